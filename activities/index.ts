@@ -1,0 +1,13 @@
+import type { ActivityDependencies } from './context';
+import { createEchoActivities } from './echo';
+
+export type { ActivityDependencies } from './context';
+
+/** Every activity the worker registers, built from its dependencies. */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    ...createEchoActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,41 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
+import { createDatabasePool } from '../db/pool';
+import type { Config } from '../runtime/config';
+import type { Logger } from '../runtime/logger';
+import { createTemporalClient } from '../runtime/temporal-client';
+import { createApp } from './app';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  pool: DatabasePool;
+  temporal: Client;
+  close(): Promise<void>;
+}
+
+/** Starts the API on the configured host and port (0 picks a free one, as tests do). */
+export async function startApi(config: Config, logger: Logger, port = config.KEYFLOW_API_PORT): Promise<RunningApi> {
+  const pool = await createDatabasePool(config.DATABASE_URL!, { applicationName: 'keyflow-api', maximumPoolSize: config.KEYFLOW_PG_POOL_SIZE });
+  const temporal = await createTemporalClient(config);
+  const app = createApp({ config, logger, pool, temporal });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(port, config.KEYFLOW_API_HOST, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${config.KEYFLOW_API_HOST}:${address.port}`,
+    pool,
+    temporal,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await temporal.connection.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import type { Config } from './config';
+import type { Logger } from './logger';
+import type { Services } from './services';
+
+/**
+ * What `keyflow start` does once the services run and the schema is migrated, before the worker
+ * and API start: deploy the shipped processes, seed demo data on first run, start the simulator.
+ * Returns lines to print with the URLs (demo logins, simulator address).
+ */
+export async function bootstrap(_services: Services, _config: Config, _logger: Logger): Promise<{ lines: string[] }> {
+  return { lines: [] };
+}

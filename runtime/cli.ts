@@ -1,0 +1,223 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError, loadConfig, projectRoot, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { ServiceError, startServices, type Services } from './services';
+import { MigrationError, migrate } from '../db/migrate';
+
+const usage = `usage: keyflow <command>
+
+  start     start everything that is missing (PostgreSQL, Temporal, simulator), migrate, then run
+            the worker and the API; Ctrl-C stops all of it
+  worker    run a worker (workflows + activities) against DATABASE_URL and TEMPORAL_ADDRESS
+  api       run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS
+  migrate   apply pending database migrations to DATABASE_URL
+  test      start private test services, then type-check, lint and run the whole jest suite
+            (arguments after \`--\` go to jest; --no-static skips type-check and lint)
+`;
+
+/** The one place a failure becomes an exit: a single clear line, never a stack for known errors. */
+function fail(error: unknown): never {
+  if (error instanceof ConfigError) {
+    console.error(`keyflow: invalid configuration: ${error.message}`);
+  } else if (error instanceof ServiceError || error instanceof MigrationError) {
+    console.error(`keyflow: ${error.message}`);
+  } else {
+    console.error('keyflow: unexpected failure:', error);
+  }
+  process.exit(1);
+}
+
+/** Set once Ctrl-C or SIGTERM asked us to stop, so a child exiting then is no surprise. */
+let stopRequested = false;
+
+function onStop(handler: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopRequested) return;
+      stopRequested = true;
+      void handler().then(
+        () => process.exit(0),
+        (error) => fail(error),
+      );
+    });
+  }
+}
+
+async function runStart(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'keyflow');
+  const services = await startServices(config, 'start', logger);
+  onStop(async () => {
+    logger.info('stopping');
+    await services.stop();
+  });
+  try {
+    await migrate(services.postgres.databaseUrl);
+    const { bootstrap } = await import('./bootstrap');
+    const started = await bootstrap(services, config, logger);
+    for (const child of ['worker', 'api'] as const) {
+      const managed = services.supervisor.start(child, process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), child], {
+        env: services.env,
+      });
+      void managed.exited.then((result) => {
+        if (stopRequested) return;
+        stopRequested = true;
+        logger.error({ child, result }, `${child} exited unexpectedly; stopping everything`);
+        void services.stop().then(() => process.exit(1));
+      });
+    }
+    await waitForApi(config);
+    printUrls(config, services, started.lines);
+  } catch (error) {
+    await services.stop();
+    throw error;
+  }
+}
+
+async function waitForApi(config: Config): Promise<void> {
+  const url = `http://${config.KEYFLOW_API_HOST}:${config.KEYFLOW_API_PORT}/health`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new ServiceError('API_START_FAILED', `the API did not answer on ${url} within 2 minutes`);
+}
+
+function printUrls(config: Config, services: Services, extra: string[]): void {
+  const lines = [
+    '',
+    'Keyflow is running:',
+    `  API            http://localhost:${config.KEYFLOW_API_PORT}   (health: /health)`,
+    `  Temporal       ${services.temporal.address}  namespace ${services.temporal.namespace}${services.temporal.startedByUs ? ' (dev server, started here)' : ''}`,
+    ...(services.temporal.uiUrl ? [`  Temporal UI    ${services.temporal.uiUrl}`] : []),
+    `  PostgreSQL     ${services.postgres.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}  (${services.postgres.version})`,
+    ...extra,
+    '',
+    'Press Ctrl-C to stop everything started here.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+async function runWorker(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  requireUrl(config);
+  const { createKeyflowWorker } = await import('./worker');
+  const worker = await createKeyflowWorker(config, logger);
+  onStop(() => worker.shutdown());
+  logger.info({ taskQueue: config.KEYFLOW_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker running');
+  await worker.run();
+}
+
+async function runApi(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'api');
+  requireUrl(config);
+  const { startApi } = await import('../api/server');
+  const api = await startApi(config, logger);
+  onStop(() => api.close());
+  logger.info({ url: api.url }, 'API listening');
+}
+
+async function runMigrate(): Promise<void> {
+  const config = loadConfig();
+  requireUrl(config);
+  const result = await migrate(config.DATABASE_URL!);
+  console.log(`migrations: ${result.applied.length} applied${result.applied.length ? ` (${result.applied.join(', ')})` : ''}, ${result.alreadyApplied} already applied`);
+}
+
+function requireUrl(config: Config): void {
+  if (!config.DATABASE_URL) {
+    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'required for this command (`keyflow start` sets it for the processes it runs)' }]);
+  }
+}
+
+/**
+ * `npm test`: private services on their own ports and data directory (so a running `npm start` is
+ * never touched), type-check and lint while they boot, then jest in band.
+ */
+async function runTest(args: string[]): Promise<void> {
+  const separator = args.indexOf('--');
+  const ownArgs = separator >= 0 ? args.slice(0, separator) : args;
+  const jestArgs = separator >= 0 ? args.slice(separator + 1) : [];
+  const runStatic = !ownArgs.includes('--no-static');
+
+  const base = Number(process.env.KEYFLOW_TEST_PORT_BASE ?? 55400);
+  const testEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    KEYFLOW_DATA_DIR: process.env.KEYFLOW_TEST_DATA_DIR ?? path.join(projectRoot, '.data', 'test'),
+    KEYFLOW_PG_PORT: String(base + 1),
+    KEYFLOW_TEMPORAL_PORT: String(base + 2),
+    KEYFLOW_API_PORT: String(base + 3),
+    KEYFLOW_SIM_PORT: String(base + 4),
+    KEYFLOW_TEMPORAL_HEADLESS: 'true',
+    KEYFLOW_PG_DATABASE: 'keyflow_test',
+    // Tests never run against the databases or clusters a developer points `npm start` at.
+    DATABASE_URL: process.env.KEYFLOW_TEST_DATABASE_URL ?? '',
+    TEMPORAL_ADDRESS: process.env.KEYFLOW_TEST_TEMPORAL_ADDRESS ?? '',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  };
+  const config = loadConfig(testEnv);
+  const logger = createLogger(config.LOG_LEVEL, 'test');
+
+  const staticChecks: Promise<number[]> = runStatic ? Promise.all([run('tsc', ['--noEmit', '-p', '.']), run('eslint', ['.'])]) : Promise.resolve([0, 0]);
+  const services = await startServices(config, 'test', logger);
+  let code = 1;
+  try {
+    await migrate(services.postgres.databaseUrl);
+    const jestCode = await run('jest', ['--runInBand', ...jestArgs], { ...testEnv, ...services.env });
+    const [tscCode, eslintCode] = await staticChecks;
+    if (tscCode !== 0) console.error('keyflow test: type-check failed');
+    if (eslintCode !== 0) console.error('keyflow test: lint failed');
+    code = jestCode || tscCode || eslintCode || 0;
+  } finally {
+    await services.stop();
+  }
+  process.exit(code);
+}
+
+function run(tool: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(path.join(projectRoot, 'node_modules', '.bin', tool), args, { stdio: 'inherit', env, cwd: projectRoot });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.once('error', () => resolve(1));
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return runStart();
+    case 'worker':
+      return runWorker();
+    case 'api':
+      return runApi();
+    case 'migrate':
+      return runMigrate();
+    case 'test':
+      return runTest(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(usage);
+      return;
+    default:
+      console.error(`keyflow: unknown command ${JSON.stringify(command)}\n\n${usage}`);
+      process.exit(2);
+  }
+}
+
+export type { Logger };
+
+if (require.main === module || process.argv[1]?.endsWith(path.join('bin', 'keyflow.js'))) {
+  main(process.argv.slice(2)).catch(fail);
+}

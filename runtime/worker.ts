@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createDatabasePool, type DatabasePool } from '../db/pool';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { temporalConnectionOptions } from './services/temporal';
+
+export const workflowsPath = path.join(__dirname, '..', 'workflows', 'index.ts');
+
+/** Bundles the workflow code once; tests share one bundle across their workers. */
+export async function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+}
+
+export interface KeyflowWorker {
+  worker: Worker;
+  pool: DatabasePool;
+  connection: NativeConnection;
+  /** Runs until shut down; resolves once drained. */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  taskQueue?: string;
+  workflowBundle?: WorkflowBundle;
+  pool?: DatabasePool;
+}
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's own logs through our level (it logs every worker state change at INFO). */
+function installTemporalRuntime(config: Config, logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (['trace', 'debug', 'info', 'warn', 'error'].includes(config.LOG_LEVEL) ? config.LOG_LEVEL.toUpperCase() : 'ERROR') as LogLevel;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(level, (entry) => {
+        const method = entry.level === 'TRACE' ? 'trace' : entry.level === 'DEBUG' ? 'debug' : entry.level === 'INFO' ? 'info' : entry.level === 'WARN' ? 'warn' : 'error';
+        logger[method]({ ...entry.meta, sdk: 'temporal' }, entry.message);
+      }),
+    });
+  } catch {
+    // Another part of this process installed the runtime first; its logger stays.
+  }
+}
+
+/** Builds the worker: database pool, Temporal connection, activities with their dependencies. */
+export async function createKeyflowWorker(config: Config, logger: Logger, options: WorkerOptions = {}): Promise<KeyflowWorker> {
+  installTemporalRuntime(config, logger);
+  const pool = options.pool ?? (await createDatabasePool(config.DATABASE_URL!, { applicationName: 'keyflow-worker', maximumPoolSize: config.KEYFLOW_PG_POOL_SIZE }));
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.KEYFLOW_TEMPORAL_PORT}`;
+  const connection = await NativeConnection.connect(
+    temporalConnectionOptions(
+      {
+        tls: { cert: config.TEMPORAL_TLS_CERT, key: config.TEMPORAL_TLS_KEY, ca: config.TEMPORAL_TLS_CA, serverName: config.TEMPORAL_TLS_SERVER_NAME },
+        apiKey: config.TEMPORAL_API_KEY,
+      },
+      address,
+    ),
+  );
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: options.taskQueue ?? config.KEYFLOW_TASK_QUEUE,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
+    activities: createActivities({ pool, config, logger, now: () => new Date() }),
+  });
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    pool,
+    connection,
+    run() {
+      running ??= worker.run();
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running?.catch(() => undefined);
+      await connection.close();
+      if (!options.pool) await pool.end();
+    },
+  };
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string, meta?: unknown) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: unknown) => console.error(message, meta ?? ''),
+};

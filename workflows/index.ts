@@ -1,0 +1,3 @@
+// The workflow types the worker registers. Everything reachable from here is bundled into
+// Temporal's deterministic sandbox.
+export { echoWorkflow } from './echo';
