@@ -123,6 +123,8 @@ export interface BoundaryEvent extends NodeBase {
   /** Interrupting (true) cancels the activity; non-interrupting spawns a parallel token. */
   cancelActivity: boolean;
   event: EventDefinition;
+  /** For a compensation boundary event: the activity (isForCompensation) its association points to. */
+  compensationHandlerId?: string;
 }
 
 export interface ServiceTask extends ActivityBase {
