@@ -634,7 +634,7 @@ class Interpreter {
   }
 
   private exclusive(token: Token, outgoing: string[], defaultFlowId: string | undefined): string[] {
-    if (outgoing.length <= 1) return outgoing;
+    if (outgoing.length === 0 || (outgoing.length === 1 && this.model.flows[outgoing[0]!]?.condition === undefined)) return outgoing;
     const context = this.context(token.scope.locals);
     for (const flowId of outgoing) {
       if (flowId === defaultFlowId) continue;
@@ -646,7 +646,7 @@ class Interpreter {
   }
 
   private inclusiveSplit(token: Token, outgoing: string[], defaultFlowId: string | undefined): string[] {
-    if (outgoing.length <= 1) return outgoing;
+    if (outgoing.length === 0 || (outgoing.length === 1 && this.model.flows[outgoing[0]!]?.condition === undefined)) return outgoing;
     const context = this.context(token.scope.locals);
     const taken = outgoing.filter((flowId) => {
       if (flowId === defaultFlowId) return false;
@@ -1192,7 +1192,7 @@ class Interpreter {
     const incident: Incident = { id: `${nodeId}:${++this.incidentSeq}`, nodeId, tokenId: token.id, errorType, message, attempts, createdAt: nowIso() };
     const entry: IncidentEntry = { incident };
     this.incidents.set(incident.id, entry);
-    log.warn('incident', { ...incident });
+    log.info('incident', { ...incident });
     try {
       await this.waiting(token, undefined, () => condition(() => entry.resolution !== undefined));
       return entry.resolution!;
