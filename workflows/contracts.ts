@@ -79,3 +79,14 @@ export type ServiceTaskResult = Variables;
  * e.g. `CREDIT_REFUSED`. It is never retried.
  */
 export const bpmnErrorType = 'BpmnError';
+
+/**
+ * ApplicationFailure types the `completeTask` update validator rejects with. The API answers
+ * `taskNotOpen` (unknown task, or not open any more) with 409 and `invalidTaskData` (the variables
+ * do not fit the task's form; put the failing fields in `details[0]`) with 422; any other
+ * rejection is answered with 422 and its message.
+ */
+export const completeTaskRejection = {
+  taskNotOpen: 'TaskNotOpen',
+  invalidTaskData: 'InvalidTaskData',
+} as const;
