@@ -6,6 +6,7 @@ import type { DatabasePool } from 'slonik';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { errorHandler, notFoundRoute } from './errors';
+import { createCallbackRouter } from './routes/callbacks';
 import { createEchoRouter } from './routes/echo';
 import { createHealthRouter } from './routes/health';
 
@@ -36,6 +37,9 @@ export function createApp(deps: ApiDependencies): Express {
       autoLogging: { ignore: (req) => req.url === '/health' },
     }),
   );
+  // Before the JSON parser: a callback's signature is over its raw bytes. Partners sign instead of
+  // logging in, so session auth never applies here.
+  app.use('/api/callbacks', createCallbackRouter(deps));
   app.use(express.json({ limit: deps.config.KEYFLOW_API_BODY_LIMIT, strict: true }));
 
   app.use(createHealthRouter(deps));
