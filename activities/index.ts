@@ -1,6 +1,7 @@
 import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
 import { createEngineActivities } from './engine';
+import { createExternalActivities } from './external';
 
 export type { ActivityDependencies } from './context';
 
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEchoActivities(deps),
     ...createEngineActivities(deps),
+    ...createExternalActivities(deps),
   };
 }
 
