@@ -83,7 +83,7 @@ export type TaskRow = z.infer<typeof taskRow>;
 /** A worker on the test services with the real engine activities plus the fixtures' own, on this file's database and task queue. */
 export async function createEngineHarness(testActivities: TestActivities): Promise<EngineHarness> {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // installed already in this process
   }
