@@ -262,7 +262,9 @@ class Interpreter {
       () => 'done' as const,
       (error: unknown) => ({ error }),
     );
-    const outcome = await Promise.race([done, this.continueAsNewPoint().then(() => 'continue' as const)]);
+    // The watch for a continue-as-new point must not see the instance's cancellation: the cancel path below compensates first.
+    const continuePoint = CancellationScope.nonCancellable(() => this.continueAsNewPoint()).then(() => 'continue' as const);
+    const outcome = await Promise.race([done, continuePoint]);
     if (outcome === 'continue') return this.continueAsNew();
     if (outcome === 'done') {
       this.status = 'completed';
