@@ -310,9 +310,11 @@ class Interpreter {
 
     setHandler(
       completeTaskUpdate,
-      (input) => {
-        const entry = this.openTasks.get(input.taskId)!;
-        entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
+      async (input) => {
+        // Validators do not run on replay: never assume what the validator checked.
+        await condition(() => this.openTasks.has(input.taskId) || this.completedTaskIds.has(input.taskId));
+        const entry = this.openTasks.get(input.taskId);
+        if (entry && !entry.completion) entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
       },
       {
         validator: (input) => {
@@ -344,7 +346,8 @@ class Interpreter {
     };
     setHandler(
       retryIncidentUpdate,
-      (input) => {
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
         findIncident(input.incidentId).resolution = { kind: 'retry', variables: input.variables };
       },
       {
@@ -356,7 +359,8 @@ class Interpreter {
     );
     setHandler(
       resolveIncidentUpdate,
-      (input) => {
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
         findIncident(input.incidentId).resolution = { kind: 'resolve', variables: input.variables ?? {} };
       },
       {
@@ -369,9 +373,11 @@ class Interpreter {
 
     setHandler(
       moveTokenUpdate,
-      (input) => {
+      async (input) => {
+        const movable = () => [...this.liveTokens.values()].filter((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+        await condition(() => movable().length > 0);
         if (input.variables) this.mergeVariables(input.variables, undefined);
-        const tokens = [...this.liveTokens.values()].filter((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+        const tokens = movable();
         for (const token of tokens) {
           token.moveTo = input.toNodeId;
           token.stepScope!.cancel();
