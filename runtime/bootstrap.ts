@@ -1,5 +1,6 @@
 import type { Config } from './config';
 import type { Logger } from './logger';
+import { seedOnFirstStart } from './seed';
 import type { Services } from './services';
 
 /**
@@ -7,6 +8,8 @@ import type { Services } from './services';
  * and API start: deploy the shipped processes, seed demo data on first run, start the simulator.
  * Returns lines to print with the URLs (demo logins, simulator address).
  */
-export async function bootstrap(_services: Services, _config: Config, _logger: Logger): Promise<{ lines: string[] }> {
-  return { lines: [] };
+export async function bootstrap(services: Services, config: Config, logger: Logger): Promise<{ lines: string[] }> {
+  const lines: string[] = [];
+  lines.push(...(await seedOnFirstStart(services.postgres.databaseUrl, config.KEYFLOW_SEED_ACCOUNTS, logger)));
+  return { lines };
 }

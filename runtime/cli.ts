@@ -15,6 +15,8 @@ const usage = `usage: keyflow <command>
   worker    run a worker (workflows + activities) against DATABASE_URL and TEMPORAL_ADDRESS
   api       run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS
   migrate   apply pending database migrations to DATABASE_URL
+  seed      seed a synthetic operator into DATABASE_URL's empty CRM:
+            --accounts N (default 1000), --seed S (default 42); prints the counts as JSON
   test      start private test services, then type-check, lint and run the whole jest suite
             (arguments after \`--\` go to jest; --no-static skips type-check and lint)
 `;
@@ -127,6 +129,25 @@ async function runApi(): Promise<void> {
   logger.info({ url: api.url }, 'API listening');
 }
 
+async function runSeedCommand(args: string[]): Promise<void> {
+  const config = loadConfig();
+  requireUrl(config);
+  const option = (name: string, fallback: number): number => {
+    const index = args.indexOf(`--${name}`);
+    if (index < 0) return fallback;
+    const value = Number(args[index + 1]);
+    if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError([{ variable: `--${name}`, message: 'a whole number ≥ 0' }]);
+    return value;
+  };
+  const accounts = option('accounts', 1000);
+  const seed = option('seed', 42);
+  await migrate(config.DATABASE_URL!);
+  const { runSeed } = await import('./seed');
+  const result = await runSeed(config.DATABASE_URL!, { accounts, seed });
+  if (!result.seeded) console.error('keyflow seed: the database already has key accounts; nothing seeded');
+  console.log(JSON.stringify({ seeded: result.seeded, seed, ms: result.ms, ...result.counts }));
+}
+
 async function runMigrate(): Promise<void> {
   const config = loadConfig();
   requireUrl(config);
@@ -201,6 +222,8 @@ export async function main(argv: string[]): Promise<void> {
       return runWorker();
     case 'api':
       return runApi();
+    case 'seed':
+      return runSeedCommand(rest);
     case 'migrate':
       return runMigrate();
     case 'test':

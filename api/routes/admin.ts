@@ -3,7 +3,7 @@ import { createOrgUnit, listOrgUnits, orgLevels } from '../../db/org-units';
 import { inOrgScope } from '../../db/scope';
 import { createStaff, getStaff, listStaff, publicStaff, roles, updateStaff } from '../../db/staff';
 import type { ApiDependencies } from '../app';
-import type { Role } from '../auth';
+import { forgetSessions, type Role } from '../auth';
 import { ApiError } from '../errors';
 import { hashPassword } from '../password';
 import { ApiRoutes } from '../routing';
@@ -181,6 +181,8 @@ export function createAdminRoutes({ pool }: ApiDependencies): ApiRoutes {
           ...changes,
           ...(plain !== undefined ? { passwordHash: await hashPassword(plain) } : {}),
         });
+        // Roles, unit and the right to log in apply from the next request on, here at least.
+        forgetSessions({ staffId: params.id });
         return publicStaff(row);
       },
     );
