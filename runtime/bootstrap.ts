@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
 import type { Config } from './config';
 import type { Logger } from './logger';
+import { seedOnFirstStart } from './seed';
 import type { Services } from './services';
 
 /**
@@ -11,6 +12,7 @@ import type { Services } from './services';
  */
 export async function bootstrap(services: Services, config: Config, logger: Logger): Promise<{ lines: string[] }> {
   const lines: string[] = [];
+  lines.push(...(await seedOnFirstStart(services.postgres.databaseUrl, config.KEYFLOW_SEED_ACCOUNTS, logger)));
   // The simulator, the worker and the API share the callback secrets: generated here when unset.
   fillCallbackSecrets(services.env);
   if (config.KEYFLOW_SIM_ENABLED) {
