@@ -12,6 +12,8 @@ import { buildOpenApiDocument } from './openapi';
 import { ApiRoutes } from './routing';
 import { createAuthRoutes } from './routes/auth';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createProcessDefinitionRoutes } from './routes/process-definitions';
+import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
@@ -47,7 +49,7 @@ export function createApp(deps: ApiDependencies): Express {
   // Everything under /api needs a session, except login and the HMAC-signed callbacks.
   app.use('/api', authenticate(deps));
 
-  const groups: ApiRoutes[] = [createAuthRoutes(deps)];
+  const groups: ApiRoutes[] = [createAuthRoutes(deps), createProcessDefinitionRoutes(deps), createProcessInstanceRoutes(deps)];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
 

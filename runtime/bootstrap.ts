@@ -1,3 +1,5 @@
+import { deployProcessFiles } from '../api/engine/definitions';
+import { createDatabasePool } from '../db/pool';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import type { Services } from './services';
@@ -7,6 +9,20 @@ import type { Services } from './services';
  * and API start: deploy the shipped processes, seed demo data on first run, start the simulator.
  * Returns lines to print with the URLs (demo logins, simulator address).
  */
-export async function bootstrap(_services: Services, _config: Config, _logger: Logger): Promise<{ lines: string[] }> {
-  return { lines: [] };
+export async function bootstrap(services: Services, _config: Config, logger: Logger): Promise<{ lines: string[] }> {
+  const lines: string[] = [];
+  lines.push(await deployShippedProcesses(services.postgres.databaseUrl, logger));
+  return { lines };
+}
+
+/** Deploys processes/*.bpmn (identical files are no-ops); a shipped model that does not validate stops the start. */
+async function deployShippedProcesses(databaseUrl: string, logger: Logger): Promise<string> {
+  const pool = await createDatabasePool(databaseUrl, { applicationName: 'keyflow-bootstrap', maximumPoolSize: 2 });
+  try {
+    const deployed = await deployProcessFiles(pool);
+    for (const entry of deployed.filter((item) => item.created)) logger.info(entry, 'deployed a shipped process');
+    return `Processes:   ${deployed.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped'}`;
+  } finally {
+    await pool.end();
+  }
 }
