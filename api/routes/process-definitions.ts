@@ -1,4 +1,4 @@
-import express from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { findDefinition, listDefinitions, type DefinitionRow } from '../../db/definitions';
 import { maxBpmnBytes, processKeyPattern, summariseModel } from '../../workflows/bpmn';
@@ -38,7 +38,23 @@ export function createProcessDefinitionRoutes({ pool }: ApiDependencies): ApiRou
     if (!req.is(xmlTypes)) return next(new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the BPMN document as application/xml or text/xml'));
     next();
   });
-  routes.router.post('/api/process-definitions', express.text({ type: xmlTypes, limit: maxBpmnBytes, defaultCharset: 'utf-8' }));
+  routes.router.post('/api/process-definitions', (req, res, next) => {
+    readLimitedText(req, maxBpmnBytes).then(
+      (text) => {
+        req.body = text;
+        next();
+      },
+      (error: unknown) => {
+        if (error instanceof ApiError && error.code === 'PAYLOAD_TOO_LARGE') {
+          // The rest of the upload is not wanted: answer, then drop the connection rather than
+          // read (even to discard) up to the client's last byte.
+          res.setHeader('connection', 'close');
+          res.once('finish', () => setImmediate(() => req.socket.destroy()));
+        }
+        next(error);
+      },
+    );
+  });
 
   return routes
     .add(
@@ -57,8 +73,7 @@ export function createProcessDefinitionRoutes({ pool }: ApiDependencies): ApiRou
         const xml: unknown = req.body;
         if (typeof xml !== 'string' || xml.trim() === '') throw new ApiError('BAD_REQUEST', 'the request body must be a BPMN XML document');
         const { definition, created } = await deployBpmn(pool, xml, staff.username);
-        res.status(created ? 201 : 200);
-        return { ...toSummary(definition), created };
+        res.status(created ? 201 : 200).json({ ...toSummary(definition), created });
       },
     )
     .add(
@@ -108,4 +123,48 @@ function toSummary(row: Omit<DefinitionRow, 'xml' | 'model'>) {
 function toDetail(row: DefinitionRow | null, what: string) {
   if (!row) throw new ApiError('NOT_FOUND', `no process definition ${what}`);
   return { ...toSummary(row), xml: row.xml, summary: summariseModel({ ...row.model, version: row.version }) };
+}
+
+/**
+ * Reads a request body as UTF-8 text, refusing it as soon as it passes `limit` bytes (by its
+ * Content-Length up front, or while it streams), so an oversized upload never sits in memory.
+ * Compressed bodies are refused: a small gzip can inflate past any limit before it is checked.
+ */
+function readLimitedText(req: Request, limit: number): Promise<string> {
+  const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `the BPMN document is larger than ${limit / 1024 / 1024} MB`);
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') return Promise.reject(new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the BPMN document uncompressed'));
+  const charset = /charset=([^;]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.trim().replace(/"/g, '').toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return Promise.reject(new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the BPMN document as UTF-8'));
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) {
+        cleanup();
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new ApiError('BAD_REQUEST', `the upload failed: ${error.message}`));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }
