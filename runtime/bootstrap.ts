@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { deployProcessFiles } from '../api/engine/definitions';
 import { createDatabasePool } from '../db/pool';
+import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import type { Services } from './services';
@@ -9,9 +11,16 @@ import type { Services } from './services';
  * and API start: deploy the shipped processes, seed demo data on first run, start the simulator.
  * Returns lines to print with the URLs (demo logins, simulator address).
  */
-export async function bootstrap(services: Services, _config: Config, logger: Logger): Promise<{ lines: string[] }> {
+export async function bootstrap(services: Services, config: Config, logger: Logger): Promise<{ lines: string[] }> {
   const lines: string[] = [];
   lines.push(await deployShippedProcesses(services.postgres.databaseUrl, logger));
+  // The simulator, the worker and the API share the callback secrets: generated here when unset.
+  fillCallbackSecrets(services.env);
+  if (config.KEYFLOW_SIM_ENABLED) {
+    const sim = await startSimulatorProcess(services.supervisor, services.env, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
+    logger.debug({ url: sim.url }, 'simulator running');
+    lines.push(`  Simulator      ${sim.url}   (ledger: /sim/ledger, faults: POST /sim/faults; sim/README.md)`);
+  }
   return { lines };
 }
 
@@ -21,7 +30,7 @@ async function deployShippedProcesses(databaseUrl: string, logger: Logger): Prom
   try {
     const deployed = await deployProcessFiles(pool);
     for (const entry of deployed.filter((item) => item.created)) logger.info(entry, 'deployed a shipped process');
-    return `Processes:   ${deployed.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped'}`;
+    return `  Processes      ${deployed.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped'}`;
   } finally {
     await pool.end();
   }
