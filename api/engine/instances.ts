@@ -223,7 +223,8 @@ export async function listInstances(client: Client, filter: ListFilter): Promise
   if (filter.incident !== undefined) clauses.push(`KfIncident = ${filter.incident ? 'true' : 'false'}`);
   const response = await client.workflowService.listWorkflowExecutions({
     namespace: client.options.namespace,
-    query: `${clauses.join(' AND ')} ORDER BY StartTime DESC`,
+    // No ORDER BY: SQL-backed visibility refuses it; its own order is newest start first.
+    query: clauses.join(' AND '),
     pageSize: filter.pageSize,
     nextPageToken: filter.pageToken ? decodePageToken(filter.pageToken) : undefined,
   });
