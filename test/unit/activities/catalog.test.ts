@@ -1,17 +1,20 @@
 import { activityCatalog } from '../../../activities/catalog';
-import type { DatabasePool } from 'slonik';
 import { createActivities } from '../../../activities';
 import { loadConfig } from '../../../runtime/config';
 import { createLogger } from '../../../runtime/logger';
+import { engineActivityNames } from '../../../workflows/contracts';
 
 describe('the activity catalog', () => {
-  // Building the activities only closes over their dependencies: no query runs, so no database is needed.
+  // Building the activities only closes over their dependencies; the pool is never touched here.
   const registered = Object.keys(
-    createActivities({ config: loadConfig({}), logger: createLogger('silent', 'test'), pool: {} as DatabasePool, now: () => new Date() }),
+    createActivities({ config: loadConfig({}), logger: createLogger('silent'), pool: {} as never, now: () => new Date() }),
   );
-  const serviceTaskTypes = registered.filter((name) => name.includes('.') && !name.startsWith('engine.')).sort();
+  // The interpreter calls these itself; a model may not name them in kf:type.
+  const internal = new Set<string>(Object.values(engineActivityNames));
 
-  it('lists exactly the service-task activities the worker registers under dotted names (engine.* are the interpreter\'s own)', () => {
+  it('lists exactly the service-task activities the worker registers under dotted names', () => {
+    const serviceTaskTypes = registered.filter((name) => name.includes('.') && !internal.has(name)).sort();
+
     expect(Object.keys(activityCatalog).sort()).toEqual(serviceTaskTypes);
   });
 
