@@ -4,6 +4,7 @@ import { findDefinition } from '../../db/definitions';
 import { getOrgUnit, listOrgUnits } from '../../db/org-units';
 import { processKeyPattern } from '../../workflows/bpmn';
 import { processInstanceId } from '../../workflows/contracts';
+import { validateFormData } from '../../workflows/forms';
 import type { ApiDependencies } from '../app';
 import { canSee, requireStaff, type AuthenticatedStaff, type Role } from '../auth';
 import { cancelInstance, deliverMessage, describe, getInstance, listInstances, startInstance, temporalStatuses, type InstanceView } from '../engine/instances';
@@ -99,7 +100,7 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
         path: '/api/process-instances',
         summary: 'Start a process instance',
         description:
-          'Starts `bpmnProcess` with the pinned definition (the given version or the latest). The instance id is `<processKey>:<businessKey>`; a second start with the same pair answers 409, even after the first has ended.',
+          'Starts `bpmnProcess` with the pinned definition (the given version or the latest). The variables must fit the start form (`kf:formField` on the start event). The instance id is `<processKey>:<businessKey>`; a second start with the same pair answers 409, even after the first has ended.',
         tags: ['process instances'],
         access: instanceRoles.start,
         body: startBody,
@@ -113,6 +114,10 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
         const unit = await getOrgUnit(pool, orgUnitId);
         if (!unit) throw new ApiError('VALIDATION_FAILED', 'invalid request body', [{ field: 'body.orgUnitId', message: `no org unit ${orgUnitId}` }]);
         if (!canSee(staff, unit.path)) throw new ApiError('FORBIDDEN', `org unit ${orgUnitId} is outside your org scope`);
+        const formProblems = validateFormData(definition.model.startForm, body.variables);
+        if (formProblems.length > 0) {
+          throw new ApiError('VALIDATION_FAILED', 'the start variables do not fit the start form', formProblems.map((problem) => ({ field: `body.variables.${problem.field}`, message: problem.message })));
+        }
         const started = await startInstance(temporal, config.KEYFLOW_TASK_QUEUE, {
           definition: { ...definition.model, version: definition.version },
           businessKey: body.businessKey,

@@ -190,9 +190,18 @@ describe('process instances through the API', () => {
       body: `{"processKey":"example-approval","businessKey":"p-${run}","variables":{"__proto__":{"admin":true}}}`,
     });
 
+    const unfit = await post('/api/process-instances', manager, { processKey: 'example-approval', businessKey: `f-${run}`, variables: { amount: 'lots', reason: 'x'.repeat(501) } });
+    const unfitBody = (await unfit.json()) as any;
+
     expect(unknown.status).toBe(404);
     expect(badKey.status).toBe(400);
+    expect(unfit.status).toBe(400);
+    expect(unfitBody.error.details).toEqual([
+      { field: 'body.variables.amount', message: 'must be a number' },
+      { field: 'body.variables.reason', message: 'must be at most 500 characters' },
+    ]);
     expect(polluting.status).toBe(400);
     expect((await get(`/api/process-instances/${encodeURIComponent(`example-approval:p-${run}`)}`, ops)).status).toBe(404);
+    expect((await get(`/api/process-instances/${encodeURIComponent(`example-approval:f-${run}`)}`, ops)).status).toBe(404);
   });
 });
