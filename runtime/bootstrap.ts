@@ -2,7 +2,8 @@ import path from 'node:path';
 import { deployProcessFiles } from '../api/engine/definitions';
 import { createDatabasePool } from '../db/pool';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
-import type { Config } from './config';
+import { loadConfig, type Config } from './config';
+import { createTemporalClient } from './temporal-client';
 import type { Logger } from './logger';
 import type { Services } from './services';
 
@@ -13,7 +14,7 @@ import type { Services } from './services';
  */
 export async function bootstrap(services: Services, config: Config, logger: Logger): Promise<{ lines: string[] }> {
   const lines: string[] = [];
-  lines.push(await deployShippedProcesses(services.postgres.databaseUrl, logger));
+  lines.push(await deployShippedProcesses(services, config, logger));
   // The simulator, the worker and the API share the callback secrets: generated here when unset.
   fillCallbackSecrets(services.env);
   if (config.KEYFLOW_SIM_ENABLED) {
@@ -25,13 +26,15 @@ export async function bootstrap(services: Services, config: Config, logger: Logg
 }
 
 /** Deploys processes/*.bpmn (identical files are no-ops); a shipped model that does not validate stops the start. */
-async function deployShippedProcesses(databaseUrl: string, logger: Logger): Promise<string> {
-  const pool = await createDatabasePool(databaseUrl, { applicationName: 'keyflow-bootstrap', maximumPoolSize: 2 });
+async function deployShippedProcesses(services: Services, config: Config, logger: Logger): Promise<string> {
+  const pool = await createDatabasePool(services.postgres.databaseUrl, { applicationName: 'keyflow-bootstrap', maximumPoolSize: 2 });
+  const client = await createTemporalClient(loadConfig(services.env));
   try {
-    const deployed = await deployProcessFiles(pool);
+    const deployed = await deployProcessFiles(pool, undefined, 'system', { client, taskQueue: config.KEYFLOW_TASK_QUEUE });
     for (const entry of deployed.filter((item) => item.created)) logger.info(entry, 'deployed a shipped process');
     return `  Processes      ${deployed.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped'}`;
   } finally {
+    await client.connection.close();
     await pool.end();
   }
 }

@@ -2,14 +2,24 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CommonQueryMethods } from 'slonik';
 import { knownTaskTypes } from '../../activities/catalog';
-import { deployDefinition, type DefinitionRow } from '../../db/definitions';
+import type { Client } from '@temporalio/client';
+import { deployDefinition, findDefinition, type DefinitionRow } from '../../db/definitions';
 import { parseBpmn, type ModelProblem } from '../../workflows/bpmn';
 import { ApiError } from '../errors';
+import { syncStartSchedule } from './schedules';
+
+/** Where timer start events are scheduled; without it, deploy only stores. */
+export interface ScheduleTarget {
+  client: Client;
+  taskQueue: string;
+}
 
 export interface DeployResult {
   definition: DefinitionRow;
   /** False when the same XML was deployed before: its existing version is returned. */
   created: boolean;
+  /** What happened to the timer-start schedule (only when a ScheduleTarget was given). */
+  schedule?: 'created' | 'updated' | 'removed' | 'none';
 }
 
 /** Why a deployment was refused: every problem, each tied to its element. */
@@ -24,10 +34,18 @@ export class DefinitionInvalidError extends ApiError {
  * as the next version of its process key, or finds the identical version deployed before.
  * @throws DefinitionInvalidError (400 VALIDATION_FAILED) listing every problem; nothing is stored
  */
-export async function deployBpmn(db: CommonQueryMethods, xml: string, deployedBy: string): Promise<DeployResult> {
+export async function deployBpmn(db: CommonQueryMethods, xml: string, deployedBy: string, schedules?: ScheduleTarget): Promise<DeployResult> {
   const { model, problems } = await parseBpmn(xml, { knownTaskTypes: knownTaskTypes() });
   if (!model || problems.length > 0) throw new DefinitionInvalidError(problems);
-  return deployDefinition(db, { key: model.key, ...(model.name ? { name: model.name } : {}), xml, model, deployedBy });
+  const result: DeployResult = await deployDefinition(db, { key: model.key, ...(model.name ? { name: model.name } : {}), xml, model, deployedBy });
+  if (schedules) {
+    // Only the latest version drives the timer start: re-deploying an older identical file must not move it back.
+    const latest = await findDefinition(db, model.key);
+    if (latest && latest.version === result.definition.version) {
+      result.schedule = await syncStartSchedule(schedules.client, schedules.taskQueue, { ...latest.model, version: latest.version });
+    }
+  }
+  return result;
 }
 
 /** The folder of shipped models, deployed at start. */
@@ -38,7 +56,12 @@ export const processesDir = path.join(__dirname, '..', '..', 'processes');
  * not validate stops the start with its problems: it would otherwise fail at its first instance.
  * @throws Error naming the file and each of its problems
  */
-export async function deployProcessFiles(db: CommonQueryMethods, dir: string = processesDir, deployedBy = 'system'): Promise<{ file: string; key: string; version: number; created: boolean }[]> {
+export async function deployProcessFiles(
+  db: CommonQueryMethods,
+  dir: string = processesDir,
+  deployedBy = 'system',
+  schedules?: ScheduleTarget,
+): Promise<{ file: string; key: string; version: number; created: boolean }[]> {
   let names: string[];
   try {
     names = (await fs.readdir(dir)).filter((name) => name.endsWith('.bpmn')).sort();
@@ -50,7 +73,7 @@ export async function deployProcessFiles(db: CommonQueryMethods, dir: string = p
   for (const name of names) {
     const xml = await fs.readFile(path.join(dir, name), 'utf8');
     try {
-      const { definition, created } = await deployBpmn(db, xml, deployedBy);
+      const { definition, created } = await deployBpmn(db, xml, deployedBy, schedules);
       deployed.push({ file: name, key: definition.key, version: definition.version, created });
     } catch (error) {
       if (error instanceof DefinitionInvalidError) {

@@ -19,7 +19,10 @@ const definitionSummary = z.object({
   deployedBy: z.string(),
   deployedAt: z.string(),
 });
-const deployResponse = definitionSummary.extend({ created: z.boolean().describe('false when identical XML was deployed before: this is that version') });
+const deployResponse = definitionSummary.extend({
+  created: z.boolean().describe('false when identical XML was deployed before: this is that version'),
+  startSchedule: z.enum(['created', 'updated', 'removed']).optional().describe('what happened to the Temporal schedule of a timer start event'),
+});
 const definitionDetail = definitionSummary.extend({
   xml: z.string(),
   summary: z.object({ nodes: z.array(z.record(z.unknown())), tasks: z.array(z.record(z.unknown())), messages: z.array(z.record(z.unknown())) }).passthrough(),
@@ -32,7 +35,7 @@ const xmlTypes = ['application/xml', 'text/xml', 'application/bpmn+xml', 'applic
  * read one with its XML and a parsed summary. The XML body is read here, not by the app's JSON
  * parser, with a hard limit: a larger upload is cut off at the limit (413), never buffered whole.
  */
-export function createProcessDefinitionRoutes({ pool }: ApiDependencies): ApiRoutes {
+export function createProcessDefinitionRoutes({ pool, temporal, config }: ApiDependencies): ApiRoutes {
   const routes = new ApiRoutes();
   routes.router.post('/api/process-definitions', (req, _res, next) => {
     if (!req.is(xmlTypes)) return next(new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the BPMN document as application/xml or text/xml'));
@@ -63,7 +66,7 @@ export function createProcessDefinitionRoutes({ pool }: ApiDependencies): ApiRou
         path: '/api/process-definitions',
         summary: 'Deploy a BPMN process model',
         description:
-          'Body: BPMN 2.0 XML (application/xml or text/xml, at most 2 MB, no DOCTYPE). Answers 201 with the new version, or 200 with the existing version when identical XML was deployed before. A model with problems is refused with 400 and `details` listing every problem as { elementId, code, message }.',
+          'Body: BPMN 2.0 XML (application/xml or text/xml, at most 2 MB, no DOCTYPE). A timer start event becomes a Temporal schedule (`kf-start:<key>`) on the latest version. Answers 201 with the new version, or 200 with the existing version when identical XML was deployed before. A model with problems is refused with 400 and `details` listing every problem as { elementId, code, message }.',
         tags: ['process definitions'],
         access: deployRoles,
         response: { status: 201, description: 'deployed (200 when the identical version existed)', schema: deployResponse },
@@ -72,8 +75,8 @@ export function createProcessDefinitionRoutes({ pool }: ApiDependencies): ApiRou
       async ({ req, res, staff }) => {
         const xml: unknown = req.body;
         if (typeof xml !== 'string' || xml.trim() === '') throw new ApiError('BAD_REQUEST', 'the request body must be a BPMN XML document');
-        const { definition, created } = await deployBpmn(pool, xml, staff.username);
-        res.status(created ? 201 : 200).json({ ...toSummary(definition), created });
+        const { definition, created, schedule } = await deployBpmn(pool, xml, staff.username, { client: temporal, taskQueue: config.KEYFLOW_TASK_QUEUE });
+        res.status(created ? 201 : 200).json({ ...toSummary(definition), created, ...(schedule && schedule !== 'none' ? { startSchedule: schedule } : {}) });
       },
     )
     .add(

@@ -79,6 +79,9 @@ function checkScopes(model: ProcessModel, nodes: FlowNode[], report: Report): vo
 
 function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | undefined, report: Report): void {
   if (node.type === 'startEvent' && node.incoming.length > 0) report(node.id, 'INVALID_FLOW', 'a start event may not have incoming sequence flows');
+  if (node.type === 'startEvent' && !node.parentId && node.event.kind === 'timer' && isExpression(node.event.timer.expression)) {
+    report(node.id, 'INVALID_TIMER', 'a timer start event becomes a schedule when deployed: give a literal duration, date or cycle, not an expression');
+  }
   if ('event' in node) {
     const event = node.event;
     if (event.kind === 'message' && event.messageRef && !model.messages[event.messageRef]) {

@@ -181,6 +181,32 @@ describe('process instances through the API', () => {
     expect((await post('/api/process-instances', manager, { processKey: 'example-approval', businessKey: `x-${run}`, orgUnitId: testOrg.nanshan })).status).toBe(403);
   });
 
+  it('turns a timer start event into a schedule that starts instances, moved or removed by the next version', async () => {
+    const key = `every-second-${run}`;
+    const tickingXml = fs.readFileSync(path.join(__dirname, 'fixtures', 'every-second.bpmn'), 'utf8').replace('id="every-second"', `id="${key}"`);
+
+    // when: deployed with a timer start R2/PT1S
+    const deployed = await deploy(tickingXml);
+
+    // then: a schedule starts the process twice, and the instances run to their end
+    expect(deployed).toMatchObject({ version: 1, startSchedule: 'created' });
+    const schedule = await stack.api.temporal.schedule.getHandle(`kf-start:${key}`).describe();
+    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'bpmnProcess', workflowId: `${key}:scheduled` });
+    const finished = await eventually(
+      () => get(`/api/process-instances?processKey=${key}&status=completed`, ops),
+      (answer) => answer.body.items?.length === 2,
+      'two scheduled instances completed',
+    );
+    expect(finished.body.items[0]).toMatchObject({ businessKey: 'scheduled', processVersion: 1, processInstanceId: expect.stringMatching(new RegExp(`^${key}:scheduled-`)) });
+    const one = await get(`/api/process-instances/${encodeURIComponent(finished.body.items[0].processInstanceId)}`, ops);
+    expect(one.body.state.variables).toEqual({ result: 'ticked' });
+
+    // when: a version without the timer start is deployed, the schedule goes
+    const plain = await deploy(tickingXml.replace(/<bpmn:timerEventDefinition>.*<\/bpmn:timerEventDefinition>/, ''));
+    expect(plain).toMatchObject({ version: 2, startSchedule: 'removed' });
+    await expect(stack.api.temporal.schedule.getHandle(`kf-start:${key}`).describe()).rejects.toThrow(/not found/i);
+  });
+
   it('refuses bad starts with 400 or 404 and starts nothing', async () => {
     const unknown = await post('/api/process-instances', manager, { processKey: 'no-such-process', businessKey: `x-${run}` });
     const badKey = await post('/api/process-instances', manager, { processKey: 'example-approval', businessKey: 'line\nbreak' });
