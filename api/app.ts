@@ -16,6 +16,8 @@ import { createAuthRoutes } from './routes/auth';
 import { createCaseRoutes } from './routes/cases';
 import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createProcessDefinitionRoutes } from './routes/process-definitions';
+import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
 import { createCallbackRouter } from './routes/callbacks';
@@ -63,6 +65,8 @@ export function createApp(deps: ApiDependencies): Express {
     createCaseRoutes(deps),
     createAdminRoutes(deps),
     createTaskRoutes(deps),
+    createProcessDefinitionRoutes(deps),
+    createProcessInstanceRoutes(deps),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
