@@ -8,9 +8,17 @@ import type { LedgerEntry, RequestLogEntry } from '../../sim/state';
 import type { CallbackDelivery } from '../../sim/callbacks';
 import { simulatorOptions, startSimulator, type RunningSimulator } from '../../sim/server';
 import type { Config } from '../../runtime/config';
+import { createLogger } from '../../runtime/logger';
 import { createKeyflowWorker, type KeyflowWorker } from '../../runtime/worker';
 import type { TestDatabase } from './database';
-import { testConfig, testLogger } from './services';
+import { testConfig } from './services';
+
+/**
+ * These tests fail calls on purpose, hundreds of times; their logs stay quiet unless asked for
+ * with KEYFLOW_TEST_LOG_LEVEL (the SDK's runtime logger is per process: the first worker's wins).
+ */
+const logLevel = process.env.KEYFLOW_TEST_LOG_LEVEL ?? 'silent';
+const quietLogger = createLogger(logLevel, 'test');
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -78,12 +86,12 @@ export interface ExternalStack {
  * test bundle, wired together: adapters call the simulator, the simulator calls the API back.
  */
 export async function startExternalStack(database: TestDatabase, overrides: Partial<Record<string, string>> = {}): Promise<ExternalStack> {
-  const base = testConfig(database, overrides);
-  const sim = await startSimulator({ ...simulatorOptions(base, testLogger), callbackDelayMs: 200 });
+  const base = testConfig(database, { LOG_LEVEL: logLevel, ...overrides });
+  const sim = await startSimulator({ ...simulatorOptions(base, quietLogger), callbackDelayMs: 200 });
   const config: Config = { ...base, KEYFLOW_SIM_HOST: '127.0.0.1', KEYFLOW_SIM_PORT: (sim.server.address() as AddressInfo).port };
-  const api = await startApi(config, testLogger, 0);
+  const api = await startApi(config, quietLogger, 0);
   sim.callbacks.setDefaultBaseUrl(api.url);
-  const worker = await createKeyflowWorker(config, testLogger, { workflowBundle: await externalTestBundle(), pool: database.pool });
+  const worker = await createKeyflowWorker(config, quietLogger, { workflowBundle: await externalTestBundle(), pool: database.pool });
   void worker.run();
   return {
     config,
