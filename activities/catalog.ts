@@ -16,6 +16,21 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   // inbox
 
   // external systems (provisioning, accounting, sms, bank)
+  'provisioning.reserve': 'Reserve network resources for a service (provisioning/网管); returns serviceId and reservationId',
+  'provisioning.activate': 'Ask the network to activate a service; the result arrives later as the message provisioning.result',
+  'provisioning.suspend': 'Suspend an active service in the network (e.g. for non-payment)',
+  'provisioning.resume': 'Resume a suspended service in the network',
+  'provisioning.release': 'Release a service and its network resources',
+  'provisioning.queryStatus': "Read a service's current status from the network",
+  'accounting.openBillingAccount': 'Open a billing account in the accounting system (综合营帐)',
+  'accounting.closeBillingAccount': 'Close a billing account whose balance is zero',
+  'accounting.postAdjustment': 'Post a credit or debit adjustment in minor units to a billing account',
+  'accounting.postInvoice': 'Post an issued invoice to a billing account in the accounting system',
+  'notify.sendSms': 'Send an SMS from a template, in Chinese or English',
+  'notify.sendEmail': 'Send an e-mail from a template, in Chinese or English',
+  'bank.registerPaymentReference': 'Register a payment reference with the bank; payments arrive as the message bank.paymentReceived',
+  'alarms.watch': "Deliver a service's network alarms to this instance as alarm.raised / alarm.cleared messages",
+  'alarms.unwatch': "Stop delivering a service's network alarms to this instance",
 
   // rating and billing
 
