@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectRoot, type Config } from './config';
 import { createLogger, type Logger } from './logger';
@@ -208,7 +209,11 @@ async function runTest(args: string[]): Promise<void> {
   let code = 1;
   try {
     await migrate(services.postgres.databaseUrl);
+    // Throw-away secrets and partner tokens, so the whole suite runs with signatures and auth on.
     const jestEnv = fillCallbackSecrets({ ...testEnv, ...services.env });
+    for (const system of ['PROVISIONING', 'ACCOUNTING', 'NOTIFY', 'BANK', 'USAGE']) {
+      jestEnv[`KEYFLOW_${system}_TOKEN`] ??= `test-${system.toLowerCase()}-${randomBytes(8).toString('hex')}`;
+    }
     await startSimulatorProcess(services.supervisor, jestEnv, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
     const jestCode = await run('jest', ['--runInBand', ...jestArgs], jestEnv);
     const [tscCode, eslintCode] = await staticChecks;

@@ -57,6 +57,7 @@ import {
 } from './contracts';
 import type { CompensationEntry, CompletedNode, ResumedToken, ResumeState } from './engine-state';
 import { evaluateCondition, evaluateExpression, evaluateValue, ExpressionError } from './expression';
+import { nonRetryableExternalErrorTypes } from './external';
 import { validateFormData } from './forms';
 import type { Activity, BoundaryEvent, EventDefinition, FlowNode, ProcessModel, ServiceTask, UserTask } from './model';
 import { durationMs, instantMs, timerSchedule } from './timers';
@@ -1034,7 +1035,8 @@ class Interpreter {
           maximumAttempts: Math.max(1, node.retries),
           initialInterval: safeDuration(node.retryBackoff, 1_000),
           backoffCoefficient: 2,
-          nonRetryableErrorTypes: [bpmnErrorType],
+          // Activities mark these failures non-retryable themselves too; the list says so to Temporal.
+          nonRetryableErrorTypes: [...new Set([bpmnErrorType, ...nonRetryableExternalErrorTypes])],
         },
       };
       this.activityOptions.set(node.id, options);
