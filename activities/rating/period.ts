@@ -1,0 +1,81 @@
+import { DateTime } from 'luxon';
+import { RatingError } from './errors';
+
+/**
+ * A billing period: one calendar month in the account's time zone. Its bounds are the local
+ * midnights that open the month and the next, as UTC instants — so a March bill in
+ * Europe/Berlin is 743 hours long, and usage is assigned to the month of its local date.
+ */
+export interface BillingPeriod {
+  /** `YYYY-MM`. */
+  id: string;
+  timeZone: string;
+  /** First local date of the period, `YYYY-MM-DD`. */
+  startDate: string;
+  /** First local date after it (exclusive). */
+  endDate: string;
+  startMs: number;
+  endMs: number;
+  /** Calendar days, the denominator of proration (28–31, whatever DST does to the hours). */
+  days: number;
+}
+
+const periodPattern = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const datePattern = /^\d{4}-\d{2}-\d{2}$/;
+
+/** @throws RatingError INVALID_PERIOD for a malformed month or an unknown zone. */
+export function billingPeriod(id: string, timeZone: string): BillingPeriod {
+  const match = periodPattern.exec(id);
+  if (!match) throw new RatingError('INVALID_PERIOD', `a period is YYYY-MM, not ${JSON.stringify(id)}`);
+  const start = DateTime.fromObject({ year: Number(match[1]), month: Number(match[2]), day: 1 }, { zone: timeZone });
+  if (!start.isValid) throw new RatingError('INVALID_PERIOD', `unknown time zone ${JSON.stringify(timeZone)}`);
+  const end = start.plus({ months: 1 });
+  return {
+    id,
+    timeZone,
+    startDate: start.toISODate()!,
+    endDate: end.toISODate()!,
+    startMs: start.toMillis(),
+    endMs: end.toMillis(),
+    days: daysBetween(start.toISODate()!, end.toISODate()!),
+  };
+}
+
+/** The period that follows. */
+export function nextPeriodId(id: string): string {
+  const match = periodPattern.exec(id);
+  if (!match) throw new RatingError('INVALID_PERIOD', `a period is YYYY-MM, not ${JSON.stringify(id)}`);
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  return month === 12 ? `${year + 1}-01` : `${year}-${String(month + 1).padStart(2, '0')}`;
+}
+
+/** The period before. */
+export function previousPeriodId(id: string): string {
+  const match = periodPattern.exec(id);
+  if (!match) throw new RatingError('INVALID_PERIOD', `a period is YYYY-MM, not ${JSON.stringify(id)}`);
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;
+}
+
+/** Whole calendar days from one local date to another (dates, not instants: DST cannot skew it). */
+export function daysBetween(from: string, to: string): number {
+  if (!datePattern.test(from) || !datePattern.test(to)) throw new RatingError('INVALID_PERIOD', `not dates: ${from}, ${to}`);
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+}
+
+/**
+ * Days of the period a subscription was active: from its activation date (inclusive) to its end
+ * date (exclusive, the first day it no longer runs), both local dates, either open.
+ */
+export function activeDays(period: BillingPeriod, activeFrom: string | null, activeTo: string | null): number {
+  const from = activeFrom && activeFrom > period.startDate ? activeFrom : period.startDate;
+  const to = activeTo && activeTo < period.endDate ? activeTo : period.endDate;
+  return to > from ? daysBetween(from, to) : 0;
+}
+
+/** The local date (`YYYY-MM-DD`) of an instant in a zone. */
+export function localDate(instantMs: number, timeZone: string): string {
+  return DateTime.fromMillis(instantMs, { zone: timeZone }).toISODate()!;
+}
