@@ -3,11 +3,16 @@ import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { DatabasePool } from 'slonik';
+import { z } from 'zod';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
+import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
-import { createEchoRouter } from './routes/echo';
-import { createHealthRouter } from './routes/health';
+import { buildOpenApiDocument } from './openapi';
+import { ApiRoutes } from './routing';
+import { createAuthRoutes } from './routes/auth';
+import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createHealthRouter, healthRouteSpec } from './routes/health';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -39,7 +44,28 @@ export function createApp(deps: ApiDependencies): Express {
   app.use(express.json({ limit: deps.config.KEYFLOW_API_BODY_LIMIT, strict: true }));
 
   app.use(createHealthRouter(deps));
+  // Everything under /api needs a session, except login and the HMAC-signed callbacks.
+  app.use('/api', authenticate(deps));
+
+  const groups: ApiRoutes[] = [createAuthRoutes(deps)];
+  for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
+
+  // Routes mounted as plain routers are described here so the document stays complete.
+  const documented = new ApiRoutes().describe(healthRouteSpec).describe(echoRouteSpec);
+  const openApi = new ApiRoutes().add(
+    {
+      method: 'get',
+      path: '/api/openapi.json',
+      summary: 'This document',
+      tags: ['meta'],
+      access: 'authenticated',
+      response: { status: 200, description: 'the OpenAPI 3.0 document of every route', schema: z.record(z.unknown()) },
+    },
+    () => document,
+  );
+  const document = buildOpenApiDocument([...groups, documented, openApi].flatMap((group) => group.specs), { version: '0.1.0' });
+  app.use(openApi.router);
 
   app.use(notFoundRoute);
   app.use(errorHandler);

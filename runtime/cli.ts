@@ -3,7 +3,10 @@ import path from 'node:path';
 import { ConfigError, loadConfig, projectRoot, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { ServiceError, startServices, type Services } from './services';
+import { startApi } from '../api/server';
 import { MigrationError, migrate } from '../db/migrate';
+import { bootstrap } from './bootstrap';
+import { createKeyflowWorker } from './worker';
 
 const usage = `usage: keyflow <command>
 
@@ -54,7 +57,6 @@ async function runStart(): Promise<void> {
   });
   try {
     await migrate(services.postgres.databaseUrl);
-    const { bootstrap } = await import('./bootstrap');
     const started = await bootstrap(services, config, logger);
     for (const child of ['worker', 'api'] as const) {
       const managed = services.supervisor.start(child, process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), child], {
@@ -110,7 +112,6 @@ async function runWorker(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   requireUrl(config);
-  const { createKeyflowWorker } = await import('./worker');
   const worker = await createKeyflowWorker(config, logger);
   onStop(() => worker.shutdown());
   logger.info({ taskQueue: config.KEYFLOW_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker running');
@@ -121,7 +122,6 @@ async function runApi(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'api');
   requireUrl(config);
-  const { startApi } = await import('../api/server');
   const api = await startApi(config, logger);
   onStop(() => api.close());
   logger.info({ url: api.url }, 'API listening');

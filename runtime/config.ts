@@ -49,6 +49,10 @@ export const configSchema = z.object({
   KEYFLOW_API_PORT: port.default(3000),
   KEYFLOW_API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 1mb').default('1mb'),
   KEYFLOW_SIM_PORT: port.default(3100),
+  KEYFLOW_SESSION_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  KEYFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  KEYFLOW_LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  KEYFLOW_SEED_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(200),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

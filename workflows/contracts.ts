@@ -79,3 +79,66 @@ export type ServiceTaskResult = Variables;
  * e.g. `CREDIT_REFUSED`. It is never retried.
  */
 export const bpmnErrorType = 'BpmnError';
+
+/** Input of `bpmnProcess`: the pinned model travels with the instance, so a redeploy never changes it. */
+export interface BpmnProcessInput {
+  definition: import('./model').ProcessModel;
+  businessKey: string;
+  variables: Variables;
+  /** Set for call-activity children. */
+  parent?: { workflowId: string; nodeId: string };
+  startedBy?: string;
+  /** Indexed as search attributes (KfCustomerId, KfOrgUnit) so ops and the task list can filter. */
+  customerId?: string;
+  orgUnitId?: string;
+}
+
+export type InstanceStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** A token parked on a service task whose retries ran out and no error boundary caught it. */
+export interface Incident {
+  id: string;
+  nodeId: string;
+  tokenId: string;
+  errorType: string;
+  message: string;
+  attempts: number;
+  createdAt: string;
+}
+
+export interface OpenTask {
+  taskId: string;
+  nodeId: string;
+  name: string;
+  candidateGroups: string[];
+  assignee?: string;
+  dueAt?: string;
+  formKey?: string;
+}
+
+/** Result of the `state` query. */
+export interface ProcessInstanceState {
+  processKey: string;
+  processVersion: number;
+  businessKey: string;
+  status: InstanceStatus;
+  activeNodes: { tokenId: string; nodeId: string; since: string; loopCounter?: number }[];
+  completedNodes: { nodeId: string; startedAt: string; completedAt: string }[];
+  variables: Variables;
+  incidents: Incident[];
+  openTasks: OpenTask[];
+}
+
+/** Updates that ops (and the API) send to a running instance. */
+export const retryIncidentUpdateName = 'retryIncident';
+export interface RetryIncidentInput {
+  incidentId: string;
+  /** Merged into the instance's variables before the retry. */
+  variables?: Variables;
+}
+export const resolveIncidentUpdateName = 'resolveIncident';
+export interface ResolveIncidentInput {
+  incidentId: string;
+  /** The outputs the skipped task would have produced; the token moves on as if it completed. */
+  variables: Variables;
+}

@@ -1,0 +1,246 @@
+/**
+ * The executable process model: what the BPMN parser produces from XML (outside the sandbox) and
+ * what the `bpmnProcess` workflow receives in its input and interprets. Plain JSON, so it travels
+ * in Temporal payloads, and an instance keeps the exact model it started with.
+ *
+ * Expressions are FEEL strings (see expression.ts). Attribute values that may be either a literal
+ * or an expression follow Camunda 8: a leading `=` marks an expression (`=order.amount`), anything
+ * else is a literal. Conditions are always expressions; a leading `=` is allowed there too.
+ */
+
+export interface ProcessModel {
+  /** The BPMN process id: the definition key (`order-fulfilment`). */
+  key: string;
+  name?: string;
+  /** Assigned at deploy; 0 for a model that was never deployed (tests, simulations). */
+  version: number;
+  /** Every flow node, including those inside sub-processes (see `parentId`). */
+  nodes: Record<string, FlowNode>;
+  flows: Record<string, SequenceFlow>;
+  /** Declared BPMN messages and errors, by id. */
+  messages: Record<string, MessageDefinition>;
+  errors: Record<string, ErrorDefinition>;
+  /** Optional JSON schema-like description of the variables a start expects. */
+  startForm?: FormField[];
+}
+
+export interface MessageDefinition {
+  id: string;
+  name: string;
+}
+
+export interface ErrorDefinition {
+  id: string;
+  /** The code an activity's BpmnError or an error end event carries (`CREDIT_REFUSED`). */
+  errorCode: string;
+  name?: string;
+}
+
+export interface SequenceFlow {
+  id: string;
+  name?: string;
+  sourceId: string;
+  targetId: string;
+  /** FEEL condition; absent means unconditional. */
+  condition?: string;
+}
+
+/** Variable mapping: evaluate `source` (FEEL) and write the result to `target` (a variable name or dotted path). */
+export interface Mapping {
+  source: string;
+  target: string;
+}
+
+export interface MultiInstance {
+  sequential: boolean;
+  /** FEEL expression yielding a list. */
+  inputCollection: string;
+  /** Name of the local variable holding the current element. */
+  inputElement?: string;
+  /** Where each iteration's result is collected, and which expression yields it. */
+  outputCollection?: string;
+  outputElement?: string;
+  /** FEEL; when true after an iteration, the remaining ones are cancelled. */
+  completionCondition?: string;
+}
+
+export type TimerDefinition =
+  | { kind: 'duration'; expression: string } // ISO-8601 duration: PT15M, P2D
+  | { kind: 'date'; expression: string } // ISO-8601 instant
+  | { kind: 'cycle'; expression: string }; // R3/PT1H, R/PT10M
+
+export type EventDefinition =
+  | { kind: 'none' }
+  | { kind: 'message'; messageRef: string; correlationKey?: string }
+  | { kind: 'timer'; timer: TimerDefinition }
+  | { kind: 'error'; errorRef?: string } // catch without errorRef catches every error
+  | { kind: 'compensation'; activityRef?: string }
+  | { kind: 'terminate' }
+  | { kind: 'signal'; signalRef: string };
+
+interface NodeBase {
+  id: string;
+  name?: string;
+  /** The embedded sub-process this node sits in; absent at the process level. */
+  parentId?: string;
+  incoming: string[];
+  outgoing: string[];
+  inputs?: Mapping[];
+  outputs?: Mapping[];
+}
+
+interface ActivityBase extends NodeBase {
+  /** Boundary events attached to this activity, by id. */
+  boundaryEventIds: string[];
+  multiInstance?: MultiInstance;
+  /** A compensation handler (`isForCompensation`) is reached only by its compensation boundary event. */
+  isForCompensation?: boolean;
+}
+
+export interface StartEvent extends NodeBase {
+  type: 'startEvent';
+  event: EventDefinition;
+}
+
+export interface EndEvent extends NodeBase {
+  type: 'endEvent';
+  event: EventDefinition;
+}
+
+export interface IntermediateCatchEvent extends NodeBase {
+  type: 'intermediateCatchEvent';
+  event: EventDefinition;
+}
+
+export interface IntermediateThrowEvent extends NodeBase {
+  type: 'intermediateThrowEvent';
+  event: EventDefinition;
+}
+
+export interface BoundaryEvent extends NodeBase {
+  type: 'boundaryEvent';
+  attachedToRef: string;
+  /** Interrupting (true) cancels the activity; non-interrupting spawns a parallel token. */
+  cancelActivity: boolean;
+  event: EventDefinition;
+  /** For a compensation boundary event: the activity (isForCompensation) its association points to. */
+  compensationHandlerId?: string;
+}
+
+export interface ServiceTask extends ActivityBase {
+  type: 'serviceTask';
+  /** The activity to run, e.g. `crm.checkCredit`. */
+  taskType: string;
+  /** Attempts in all (first try included). */
+  retries: number;
+  /** ISO-8601 duration for one attempt. */
+  timeout: string;
+  /** ISO-8601 duration before the first retry (doubles after). */
+  retryBackoff?: string;
+}
+
+export interface FormField {
+  id: string;
+  label?: string;
+  type: 'string' | 'number' | 'boolean' | 'date' | 'enum';
+  required?: boolean;
+  values?: string[];
+  min?: number;
+  max?: number;
+  maxLength?: number;
+}
+
+export interface UserTask extends ActivityBase {
+  type: 'userTask';
+  /** Comma-separated roles, or an expression yielding a list (`=["dispatcher"]`). */
+  candidateGroups?: string;
+  /** Username literal or expression. */
+  assignee?: string;
+  /** ISO-8601 duration from creation, instant, or expression yielding either. */
+  dueDate?: string;
+  formKey?: string;
+  /** Fields the completion must carry; the completeTask validator checks them. */
+  form?: FormField[];
+  priority?: number;
+}
+
+export interface ScriptTask extends ActivityBase {
+  type: 'scriptTask';
+  /** Expression assignments only: each `source` is evaluated and written to `target`, in order. */
+  assignments: Mapping[];
+}
+
+export interface ReceiveTask extends ActivityBase {
+  type: 'receiveTask';
+  messageRef: string;
+  correlationKey?: string;
+}
+
+/** A task with no behaviour beyond its mappings (bpmn:task / bpmn:manualTask). */
+export interface PlainTask extends ActivityBase {
+  type: 'task';
+}
+
+export interface CallActivity extends ActivityBase {
+  type: 'callActivity';
+  /** Process key of the called process. */
+  calledElement: string;
+  /** `latest` (at the moment of the call) or a fixed version. */
+  calledVersion?: number | 'latest';
+  /** Business key of the child; defaults to `<parent business key>/<node id>[/<loop counter>]`. */
+  businessKey?: string;
+  /** Without inputs, the child gets all variables; without outputs, all its variables come back. */
+  propagateAllVariables?: boolean;
+}
+
+export interface SubProcess extends ActivityBase {
+  type: 'subProcess';
+  /** Event sub-processes are not supported yet. */
+  triggeredByEvent?: false;
+}
+
+export interface ExclusiveGateway extends NodeBase {
+  type: 'exclusiveGateway';
+  defaultFlowId?: string;
+}
+
+export interface InclusiveGateway extends NodeBase {
+  type: 'inclusiveGateway';
+  defaultFlowId?: string;
+}
+
+export interface ParallelGateway extends NodeBase {
+  type: 'parallelGateway';
+}
+
+export interface EventBasedGateway extends NodeBase {
+  type: 'eventBasedGateway';
+}
+
+export type FlowNode =
+  | StartEvent
+  | EndEvent
+  | IntermediateCatchEvent
+  | IntermediateThrowEvent
+  | BoundaryEvent
+  | ServiceTask
+  | UserTask
+  | ScriptTask
+  | ReceiveTask
+  | PlainTask
+  | CallActivity
+  | SubProcess
+  | ExclusiveGateway
+  | InclusiveGateway
+  | ParallelGateway
+  | EventBasedGateway;
+
+export type FlowNodeType = FlowNode['type'];
+
+export type Activity = ServiceTask | UserTask | ScriptTask | ReceiveTask | PlainTask | CallActivity | SubProcess;
+
+export const activityTypes: readonly FlowNodeType[] = ['serviceTask', 'userTask', 'scriptTask', 'receiveTask', 'task', 'callActivity', 'subProcess'];
+
+export function isActivity(node: FlowNode): node is Activity {
+  return activityTypes.includes(node.type);
+}
