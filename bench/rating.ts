@@ -50,7 +50,7 @@ const ratings: FirstRating[] = events.map((event) => rater.rate(event));
 // Second rating: 100 events per account, as the bill run groups them.
 const perAccount = 100;
 const inputs: RatedEventInput[] = ratings.map((rating, index) => ({ key: String(index), startMs: events[index]!.startMs, subscriptionId: 's1', tariff, rating }));
-const subscriptions = [{ id: 's1', productId: 'p1', activeFrom: null, activeTo: null, tariff }];
+const subscriptions = [{ id: 's1', productId: 'p1', quantity: 1, activeFrom: null, activeTo: null, tariff }];
 const secondStarted = process.hrtime.bigint();
 for (let from = 0; from < count; from += perAccount) {
   const usage = rateAccountUsage(period, subscriptions, inputs.slice(from, from + perAccount));

@@ -4,8 +4,9 @@
  * minor units and the lines always add up to the total.
  *
  * The order, which is also the order of the lines:
- * 1. recurring charges per subscription (prorated by active days / days in the month, each
- *    subscription's share rounded by its plan's mode), one line per (tariff, charge);
+ * 1. recurring charges per subscription (prorated by active days / days in the period, each
+ *    subscription's share rounded by its plan's mode, then times its quantity), one line per
+ *    (tariff, charge);
  * 2. usage, one line per (tariff, category); under `bill` rounding a tariff's usage total is
  *    rounded once and spread over its lines by largest remainder;
  * 3. bundles used (informational lines of amount 0);
@@ -103,7 +104,8 @@ export function computeBill(input: BillInput): BillComputation {
     const plan = subscription.tariff.compiled.plan;
     for (const item of plan.recurring) {
       const monthly = toMinor(item.amount, minorDigits);
-      const amount = item.prorate && days < period.days ? scaleMinor(monthly, days, period.days, plan.rounding.mode) : monthly;
+      const each = item.prorate && days < period.days ? scaleMinor(monthly, days, period.days, plan.rounding.mode) : monthly;
+      const amount = safe(each * subscription.quantity);
       const key = `${subscription.tariff.id}|${item.id}`;
       let line = recurring.get(key);
       if (!line) {
@@ -120,9 +122,9 @@ export function computeBill(input: BillInput): BillComputation {
         };
         recurring.set(key, line);
       }
-      line.quantity += 1;
+      line.quantity += subscription.quantity;
       line.amount = safe(line.amount + amount);
-      line.detail.activeDays = (line.detail.activeDays as number) + days;
+      line.detail.activeDays = (line.detail.activeDays as number) + days * subscription.quantity;
     }
   }
   charges.push(...[...recurring.values()].sort(byTariffThenKey));

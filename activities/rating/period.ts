@@ -2,14 +2,16 @@ import { DateTime } from 'luxon';
 import { RatingError } from './errors';
 
 /**
- * A billing period: one calendar month in the account's time zone. Its bounds are the local
- * midnights that open the month and the next, as UTC instants — so a March bill in
- * Europe/Berlin is 743 hours long, and usage is assigned to the month of its local date.
+ * A billing period: one month in the account's time zone, from its bill cycle day (1–28) to the
+ * same day of the next month — a calendar month for cycle day 1. Its bounds are local midnights as
+ * UTC instants, so a March bill in Europe/Berlin is 743 hours long, and usage belongs to the period
+ * of its local date.
  */
 export interface BillingPeriod {
-  /** `YYYY-MM`. */
+  /** `YYYY-MM`: the month the period starts in. */
   id: string;
   timeZone: string;
+  cycleDay: number;
   /** First local date of the period, `YYYY-MM-DD`. */
   startDate: string;
   /** First local date after it (exclusive). */
@@ -23,16 +25,18 @@ export interface BillingPeriod {
 const periodPattern = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 
-/** @throws RatingError INVALID_PERIOD for a malformed month or an unknown zone. */
-export function billingPeriod(id: string, timeZone: string): BillingPeriod {
+/** @throws RatingError INVALID_PERIOD for a malformed month, cycle day or an unknown zone. */
+export function billingPeriod(id: string, timeZone: string, cycleDay = 1): BillingPeriod {
   const match = periodPattern.exec(id);
   if (!match) throw new RatingError('INVALID_PERIOD', `a period is YYYY-MM, not ${JSON.stringify(id)}`);
-  const start = DateTime.fromObject({ year: Number(match[1]), month: Number(match[2]), day: 1 }, { zone: timeZone });
+  if (!Number.isInteger(cycleDay) || cycleDay < 1 || cycleDay > 28) throw new RatingError('INVALID_PERIOD', `a bill cycle day is 1–28, not ${cycleDay}`);
+  const start = DateTime.fromObject({ year: Number(match[1]), month: Number(match[2]), day: cycleDay }, { zone: timeZone });
   if (!start.isValid) throw new RatingError('INVALID_PERIOD', `unknown time zone ${JSON.stringify(timeZone)}`);
   const end = start.plus({ months: 1 });
   return {
     id,
     timeZone,
+    cycleDay,
     startDate: start.toISODate()!,
     endDate: end.toISODate()!,
     startMs: start.toMillis(),

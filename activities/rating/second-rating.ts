@@ -27,6 +27,8 @@ import type { CompiledTariff } from './tariff-book';
 export interface SubscriptionTerm {
   id: string;
   productId: string;
+  /** Lines, circuits or seats under this one subscription: rentals and allowances are per unit. */
+  quantity: number;
   /** First local date of service (inclusive); null = before any period that matters. */
   activeFrom: string | null;
   /** First local date without service (exclusive); null = still running. */
@@ -99,7 +101,8 @@ export function bundlePools(period: BillingPeriod, subscriptions: readonly Subsc
     const days = activeDays(period, subscription.activeFrom, subscription.activeTo);
     if (days === 0) continue;
     for (const bundle of subscription.tariff.compiled.plan.bundles) {
-      const allowance = bundle.prorate ? Math.floor((bundle.allowance * days) / period.days) : bundle.allowance;
+      const full = bundle.allowance * subscription.quantity;
+      const allowance = safe(bundle.prorate ? Math.floor((full * days) / period.days) : full);
       const pool = pools.get(bundle.id);
       if (pool) {
         if (pool.measure !== bundle.measure) throw new RatingError('INVALID_PLAN', `bundle ${bundle.id} is measured in ${pool.measure} in one plan and ${bundle.measure} in another`);

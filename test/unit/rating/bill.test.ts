@@ -43,6 +43,18 @@ describe('bill lines', () => {
     });
   });
 
+  it('multiplies rentals and allowances by a subscription\'s quantity', () => {
+    const book = bookOf(shenzhenPlan({ bundles: [{ id: 'localMinutes', description: '5 local minutes', appliesTo: ['voice.local'], measure: 'seconds', allowance: 300 }] }));
+    const account = accountOf(book, '2025-03', [{ id: 's1', quantity: 3 }]);
+    const computed = bill(account, usageOf(account, [['s1', voice(at('2025-03-04T10:00:00'), 960)]]));
+    expect(amounts(computed)).toEqual([
+      ['recurring.rental', 3 * 8800],
+      // 16 minutes: 15 free from the pooled 3 × 5, one at 0.15
+      ['usage.voice.local', 15],
+      ['bundle.localMinutes', 0],
+    ]);
+  });
+
   describe('usage lines', () => {
     it('rounds a bill-rounded tariff once on its usage total and spreads it so the lines add up', () => {
       const book = bookOf(shenzhenPlan({ rounding: { mode: 'halfUp', at: 'bill' }, recurring: [] }));

@@ -116,7 +116,11 @@ export interface AccountFixture {
 }
 
 /** An account in Shanghai with the given subscriptions to products of `book`. */
-export function accountOf(book: TariffBook, periodId: string, subscriptions: { id: string; productId?: string; activeFrom?: string | null; activeTo?: string | null }[]): AccountFixture {
+export function accountOf(
+  book: TariffBook,
+  periodId: string,
+  subscriptions: { id: string; productId?: string; quantity?: number; activeFrom?: string | null; activeTo?: string | null }[],
+): AccountFixture {
   const period = billingPeriod(periodId, shanghai);
   return {
     book,
@@ -124,6 +128,7 @@ export function accountOf(book: TariffBook, periodId: string, subscriptions: { i
     subscriptions: subscriptions.map((entry) => ({
       id: entry.id,
       productId: entry.productId ?? 'p1',
+      quantity: entry.quantity ?? 1,
       activeFrom: entry.activeFrom ?? null,
       activeTo: entry.activeTo ?? null,
       tariff: book.versionAt(entry.productId ?? 'p1', period.startMs),
