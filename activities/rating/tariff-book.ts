@@ -33,18 +33,27 @@ export class TariffBook {
   private readonly byProduct = new Map<string, CompiledTariff[]>();
   private readonly byId = new Map<string, CompiledTariff>();
   private readonly raters = new Map<string, FirstRater>();
+  /** Versions whose plan did not compile, when the book was told to keep going without them. */
+  readonly invalid = new Map<string, RatingError>();
 
-  /** @throws RatingError INVALID_PLAN (with the version id) when a plan does not parse or versions overlap. */
-  constructor(versions: readonly TariffVersion[]) {
+  /**
+   * @param options.keepInvalid record a version whose plan is invalid in `invalid` (rating under it
+   *   then throws INVALID_PLAN) instead of refusing the whole book.
+   * @throws RatingError INVALID_PLAN (with the version id) when a plan does not parse or versions overlap.
+   */
+  constructor(versions: readonly TariffVersion[], options: { keepInvalid?: boolean } = {}) {
     for (const version of versions) {
-      let compiled: CompiledPlan;
+      let compiled: CompiledPlan | null = null;
       try {
         compiled = compilePlan(version.plan);
       } catch (error) {
-        if (error instanceof RatingError) throw new RatingError(error.code, `tariff ${version.id}: ${error.message}`, error.details);
-        throw error;
+        if (!(error instanceof RatingError)) throw error;
+        const named = new RatingError(error.code, `tariff ${version.id}: ${error.message}`, error.details);
+        if (!options.keepInvalid) throw named;
+        this.invalid.set(version.id, named);
       }
-      const entry: CompiledTariff = { id: version.id, productId: version.productId, validFrom: version.validFrom, validTo: version.validTo, compiled };
+      // An invalid version still occupies its validity, so usage in it is refused, not rated by a neighbour.
+      const entry: CompiledTariff = { id: version.id, productId: version.productId, validFrom: version.validFrom, validTo: version.validTo, compiled: compiled! };
       this.byId.set(version.id, entry);
       const list = this.byProduct.get(version.productId) ?? [];
       list.push(entry);
@@ -68,7 +77,11 @@ export class TariffBook {
       for (let index = list.length - 1; index >= 0; index -= 1) {
         const version = list[index]!;
         if (version.validFrom <= instantMs) {
-          if (version.validTo === null || instantMs < version.validTo) return version;
+          if (version.validTo === null || instantMs < version.validTo) {
+            const problem = this.invalid.get(version.id);
+            if (problem) throw problem;
+            return version;
+          }
           break;
         }
       }
@@ -79,7 +92,19 @@ export class TariffBook {
   byIdOrThrow(id: string): CompiledTariff {
     const version = this.byId.get(id);
     if (!version) throw new RatingError('NO_TARIFF', `no tariff ${id}`);
+    const problem = this.invalid.get(id);
+    if (problem) throw problem;
     return version;
+  }
+
+  /** Whether a product's plan valid at an instant rates this usage type (guiding prefers such a subscription). */
+  rates(productId: string, instantMs: number, usageType: 'voice' | 'sms' | 'data'): boolean {
+    try {
+      const plan = this.versionAt(productId, instantMs).compiled.plan;
+      return plan[usageType] !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /**
