@@ -10,9 +10,15 @@ import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { ApiRoutes } from './routing';
+import { createAccountRoutes } from './routes/accounts';
+import { createAdminRoutes } from './routes/admin';
 import { createAuthRoutes } from './routes/auth';
+import { createCaseRoutes } from './routes/cases';
+import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
+import { createTaskRoutes } from './routes/tasks';
+import { createCallbackRouter } from './routes/callbacks';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -41,13 +47,23 @@ export function createApp(deps: ApiDependencies): Express {
       autoLogging: { ignore: (req) => req.url === '/health' },
     }),
   );
+  // Before the JSON parser: a callback's signature is over its raw bytes. Partners sign instead of
+  // logging in, so session auth never applies here.
+  app.use('/api/callbacks', createCallbackRouter(deps));
   app.use(express.json({ limit: deps.config.KEYFLOW_API_BODY_LIMIT, strict: true }));
 
   app.use(createHealthRouter(deps));
   // Everything under /api needs a session, except login and the HMAC-signed callbacks.
   app.use('/api', authenticate(deps));
 
-  const groups: ApiRoutes[] = [createAuthRoutes(deps)];
+  const groups: ApiRoutes[] = [
+    createAuthRoutes(deps),
+    createAccountRoutes(deps),
+    createCatalogueRoutes(deps),
+    createCaseRoutes(deps),
+    createAdminRoutes(deps),
+    createTaskRoutes(deps),
+  ];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
 
