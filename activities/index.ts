@@ -1,5 +1,6 @@
 import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
+import { createOpsActivities } from './ops';
 
 export type { ActivityDependencies } from './context';
 
@@ -7,6 +8,7 @@ export type { ActivityDependencies } from './context';
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEchoActivities(deps),
+    ...createOpsActivities(deps),
   };
 }
 

@@ -13,6 +13,7 @@ import { ApiRoutes } from './routing';
 import { createAuthRoutes } from './routes/auth';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
+import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -20,6 +21,8 @@ export interface ApiDependencies {
   logger: Logger;
   pool: DatabasePool;
   temporal: Client;
+  /** Ops options (tests hand in the workflow bundle the replay check uses). */
+  ops?: OpsRouteOptions;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -47,7 +50,7 @@ export function createApp(deps: ApiDependencies): Express {
   // Everything under /api needs a session, except login and the HMAC-signed callbacks.
   app.use('/api', authenticate(deps));
 
-  const groups: ApiRoutes[] = [createAuthRoutes(deps)];
+  const groups: ApiRoutes[] = [createAuthRoutes(deps), createOpsRoutes(deps, deps.ops)];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
 
