@@ -1,5 +1,6 @@
 import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
+import { createEngineActivities } from './engine';
 import { createOpsActivities } from './ops';
 
 export type { ActivityDependencies } from './context';
@@ -8,6 +9,7 @@ export type { ActivityDependencies } from './context';
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEchoActivities(deps),
+    ...createEngineActivities(deps),
     ...createOpsActivities(deps),
   };
 }

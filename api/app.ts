@@ -10,9 +10,14 @@ import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { ApiRoutes } from './routing';
+import { createAccountRoutes } from './routes/accounts';
+import { createAdminRoutes } from './routes/admin';
 import { createAuthRoutes } from './routes/auth';
+import { createCaseRoutes } from './routes/cases';
+import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
+import { createTaskRoutes } from './routes/tasks';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
@@ -50,7 +55,15 @@ export function createApp(deps: ApiDependencies): Express {
   // Everything under /api needs a session, except login and the HMAC-signed callbacks.
   app.use('/api', authenticate(deps));
 
-  const groups: ApiRoutes[] = [createAuthRoutes(deps), createOpsRoutes(deps, deps.ops)];
+  const groups: ApiRoutes[] = [
+    createAuthRoutes(deps),
+    createAccountRoutes(deps),
+    createCatalogueRoutes(deps),
+    createCaseRoutes(deps),
+    createAdminRoutes(deps),
+    createTaskRoutes(deps),
+    createOpsRoutes(deps, deps.ops),
+  ];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
 

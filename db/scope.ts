@@ -19,3 +19,6 @@ export function orgScope(scope: OrgScoped, column: IdentifierSqlToken = sql.iden
 export function inOrgScope(scope: OrgScoped, orgPath: string): boolean {
   return orgPath.startsWith(scope.orgPath);
 }
+
+/** The whole tree: for processes and callbacks acting for the system, never for a person. */
+export const systemScope: OrgScoped = { orgPath: '/' };
