@@ -18,6 +18,7 @@ import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
+import { createCallbackRouter } from './routes/callbacks';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
@@ -49,6 +50,9 @@ export function createApp(deps: ApiDependencies): Express {
       autoLogging: { ignore: (req) => req.url === '/health' },
     }),
   );
+  // Before the JSON parser: a callback's signature is over its raw bytes. Partners sign instead of
+  // logging in, so session auth never applies here.
+  app.use('/api/callbacks', createCallbackRouter(deps));
   app.use(express.json({ limit: deps.config.KEYFLOW_API_BODY_LIMIT, strict: true }));
 
   app.use(createHealthRouter(deps));

@@ -3,9 +3,11 @@ import { WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescripti
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import {
+  moveTokenUpdateName,
   resolveIncidentUpdateName,
   retryIncidentUpdateName,
   stateQueryName,
+  type MoveTokenInput,
   type ProcessInstanceState,
   type ResolveIncidentInput,
   type RetryIncidentInput,
@@ -16,13 +18,6 @@ import { nodeOfActivity, toNumber } from './history';
 
 const EventType = temporal.api.enums.v1.EventType;
 
-// The interpreter's `moveToken` update (the engine branch adds it to workflows/contracts.ts).
-const moveTokenUpdateName = 'moveToken';
-export interface MoveTokenInput {
-  fromNodeId: string;
-  toNodeId: string;
-  variables?: Variables;
-}
 
 /** One instance, as ops see it before acting. */
 export async function describeInstance(client: Client, workflowId: string): Promise<WorkflowExecutionDescription> {
