@@ -14,7 +14,7 @@ import {
   type Variables,
 } from '../workflows/contracts';
 import { OpsError } from './errors';
-import { nodeOfActivity, toNumber } from './history';
+import { nodeOfScheduledEvent, toNumber } from './history';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -124,19 +124,7 @@ export function resetPointBeforeNode(events: readonly temporal.api.history.v1.IH
 }
 
 function nodeOfScheduled(event: temporal.api.history.v1.IHistoryEvent): string | undefined {
-  const attributes = event.activityTaskScheduledEventAttributes!;
-  const summaryPayload = event.userMetadata?.summary;
-  const summary = summaryPayload?.data ? safeJsonString(summaryPayload.data) : undefined;
-  return nodeOfActivity(attributes.activityId ?? undefined, summary) ?? attributes.activityType?.name ?? undefined;
-}
-
-function safeJsonString(data: Uint8Array): string | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(data).toString('utf8'));
-    return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  return nodeOfScheduledEvent(event) ?? event.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
 }
 
 export async function resetBeforeNode(client: Client, workflowId: string, options: { nodeId?: string; reason: string }) {

@@ -70,21 +70,37 @@ export interface Timeline {
 }
 
 /**
- * Tells which BPMN node an activity belongs to. The interpreter puts the node id in the activity's
- * summary (user metadata) or as the first segment of its activity id (`<nodeId>/<loop>/<n>`); see
- * `nodeOfActivity` for the rule, which `resetBeforeNode` shares.
+ * Tells which BPMN node an activity belongs to. The interpreter's activities carry it in their
+ * input (a service task's `ServiceTaskRequest.context.nodeId`, the inbox activities' `nodeId` or
+ * task id `<workflowId>/<nodeId>/<loop>`); other workflows may name it in the activity's summary or
+ * as the first segment of the activity id (`<nodeId>/<loop>`).
  */
-export function nodeOfActivity(activityId: string | undefined, summary: string | undefined, knownNodes?: ReadonlySet<string>): string | undefined {
-  if (summary && (!knownNodes || knownNodes.has(summary))) return summary;
+export function nodeOfActivity(activityId: string | undefined, summary: string | undefined, input?: unknown): string | undefined {
+  if (input && typeof input === 'object') {
+    const request = input as { context?: { nodeId?: unknown }; nodeId?: unknown; taskId?: unknown; workflowId?: unknown };
+    if (typeof request.context?.nodeId === 'string') return request.context.nodeId;
+    if (typeof request.nodeId === 'string') return request.nodeId;
+    if (typeof request.taskId === 'string') {
+      const parts = request.taskId.split('/');
+      if (parts.length >= 3) return parts[parts.length - 2];
+    }
+  }
+  if (summary) return summary;
   if (!activityId) return undefined;
   const head = activityId.split('/')[0]!;
-  if (knownNodes) return knownNodes.has(head) ? head : undefined;
-  // Without the model, only an id that is not a bare sequence number names a node.
+  // A bare sequence number (the SDK's default activity id) names no node.
   return /^\d+$/.test(head) ? undefined : head;
 }
 
+/** The node of an ACTIVITY_TASK_SCHEDULED event (see `nodeOfActivity`). */
+export function nodeOfScheduledEvent(event: HistoryEvent): string | undefined {
+  const attributes = event.activityTaskScheduledEventAttributes;
+  if (!attributes) return undefined;
+  return nodeOfActivity(attributes.activityId ?? undefined, summaryOf(event), decode(attributes.input?.payloads?.[0]));
+}
+
 /** Derives the timeline of one run from its Temporal history. Pure: the history is all it reads. */
-export function timelineFromHistory(workflowId: string, events: readonly HistoryEvent[], knownNodes?: ReadonlySet<string>): Timeline {
+export function timelineFromHistory(workflowId: string, events: readonly HistoryEvent[]): Timeline {
   const entries: TimelineEntry[] = [];
   const resetPoints: Timeline['resetPoints'] = [];
   const scheduled = new Map<number, { activityId: string; activityType?: string; nodeId?: string }>();
@@ -135,7 +151,7 @@ export function timelineFromHistory(workflowId: string, events: readonly History
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const a = event.activityTaskScheduledEventAttributes!;
         const activityId = a.activityId ?? '';
-        const nodeId = nodeOfActivity(activityId, summaryOf(event), knownNodes);
+        const nodeId = nodeOfScheduledEvent(event);
         scheduled.set(eventId, { activityId, activityType: a.activityType?.name ?? undefined, nodeId });
         push({
           kind: 'activity.scheduled',

@@ -27,3 +27,13 @@ export function bundleOpsFixtures(variant: 'original' | 'changed'): Promise<Work
   const workflowsPath = path.join(__dirname, '..', 'workflows', ...(variant === 'changed' ? ['changed'] : []), 'index.ts');
   return bundleWorkflowCode({ workflowsPath, logger: quiet });
 }
+
+/** The service task of the ops BPMN fixtures: fails while a fault is injected for the business key. */
+export const bpmnFixtureActivities = {
+  async opsProvision(request: { input: Record<string, unknown>; context: { businessKey: string } }): Promise<Record<string, unknown>> {
+    if (injectedFaults.has(request.context.businessKey)) {
+      throw ApplicationFailure.retryable(`provisioning timeout for ${request.context.businessKey}`, 'ProvisioningTimeout');
+    }
+    return { provisioned: true };
+  },
+};
