@@ -4,20 +4,27 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { recordAudit } from '../db/audit';
 import { finishBatch, getBatchItemStatus, instanceEntityType, recordBatchItemResult } from '../db/ops';
-import { actOnIncidents, cancelInstance, moveToken, resetBeforeNode, terminateInstance } from '../ops/actions';
+import type { DatabasePool } from 'slonik';
+import { findDefinition } from '../db/definitions';
+import { actOnIncidents, cancelInstance, migrateInstance, moveToken, resetBeforeNode, terminateInstance } from '../ops/actions';
 import { OpsError } from '../ops/errors';
 import type { OpsBatchItemInput, OpsBatchItemResult } from '../workflows/ops-batch';
 import type { ActivityDependencies } from './context';
 
 const incidentParams = z.object({ nodeId: z.string().optional(), errorContains: z.string().optional(), variables: z.record(z.unknown()).optional() });
 const resetParams = z.object({ nodeId: z.string().optional() });
+const migrateParams = z.object({ toVersion: z.number().int().min(1), nodeMapping: z.record(z.string()) });
 const moveParams = z.object({ fromNodeId: z.string(), toNodeId: z.string(), variables: z.record(z.unknown()).optional() });
 
 /**
  * Performs one ops action on one instance, the way the single-instance API does, for a batch.
  * Uses the worker's own Temporal client.
  */
-export async function applyOpsAction(client: Client, item: Pick<OpsBatchItemInput, 'workflowId' | 'action' | 'params' | 'reason' | 'actor'>): Promise<Record<string, unknown>> {
+export async function applyOpsAction(
+  client: Client,
+  pool: DatabasePool,
+  item: Pick<OpsBatchItemInput, 'workflowId' | 'action' | 'params' | 'reason' | 'actor'>,
+): Promise<Record<string, unknown>> {
   const reason = `${item.reason} (by ${item.actor})`;
   switch (item.action) {
     case 'retry':
@@ -31,8 +38,11 @@ export async function applyOpsAction(client: Client, item: Pick<OpsBatchItemInpu
       return resetBeforeNode(client, item.workflowId, { ...resetParams.parse(item.params), reason });
     case 'move':
       return { result: await moveToken(client, item.workflowId, moveParams.parse(item.params)) };
-    case 'migrate':
-      throw new OpsError('UNPROCESSABLE', 'migrate is not available as a batch action yet');
+    case 'migrate': {
+      const params = migrateParams.parse(item.params);
+      const result = await migrateInstance(client, item.workflowId, { ...params, loadDefinition: (key, version) => loadModel(pool, key, version) });
+      return { ...result };
+    }
   }
 }
 
@@ -47,7 +57,7 @@ export function createOpsActivities({ pool }: ActivityDependencies) {
       const who = { actor: item.actor, requestId: item.requestId };
       const audit = { action: `ops.${item.action}`, entityType: instanceEntityType, entityId: item.workflowId };
       try {
-        const result = await applyOpsAction(Context.current().client, item);
+        const result = await applyOpsAction(Context.current().client, pool, item);
         await pool.transaction(async (tx) => {
           const incidentIds = Array.isArray(result.incidentIds) ? (result.incidentIds as string[]) : undefined;
           await recordBatchItemResult(tx, item.batchId, item.workflowId, { status: 'succeeded', incidentId: incidentIds?.join(',') });
@@ -83,4 +93,10 @@ export function createOpsActivities({ pool }: ActivityDependencies) {
       await finishBatch(pool, input.batchId, input.status);
     },
   };
+}
+
+/** A deployed version's executable model. */
+export async function loadModel(pool: DatabasePool, key: string, version: number) {
+  const row = await findDefinition(pool, key, version);
+  return row && row.version === version ? row.model : null;
 }

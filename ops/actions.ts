@@ -3,16 +3,19 @@ import { WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescripti
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import {
+  migrateInstanceUpdateName,
   moveTokenUpdateName,
   resolveIncidentUpdateName,
   retryIncidentUpdateName,
   stateQueryName,
+  type MigrateInstanceResult,
   type MoveTokenInput,
   type ProcessInstanceState,
   type ResolveIncidentInput,
   type RetryIncidentInput,
   type Variables,
 } from '../workflows/contracts';
+import type { ProcessModel } from '../workflows/model';
 import { OpsError } from './errors';
 import { nodeOfScheduledEvent, toNumber } from './history';
 
@@ -165,6 +168,35 @@ export function moveToken(client: Client, workflowId: string, input: MoveTokenIn
 }
 
 /**
+ * Re-pins a running instance to another version of its process, moving each token by the explicit
+ * `nodeMapping` (old node id → new node id).
+ * @throws OpsError UNPROCESSABLE naming the active nodes the mapping leaves out (`details.unmappedNodes`),
+ *   NOT_FOUND when the version is not deployed
+ */
+export async function migrateInstance(
+  client: Client,
+  workflowId: string,
+  options: { toVersion: number; nodeMapping: Record<string, string>; loadDefinition: (key: string, version: number) => Promise<ProcessModel | null> },
+): Promise<MigrateInstanceResult> {
+  const state = await instanceState(client, workflowId);
+  if (state.status !== 'running') throw new OpsError('CONFLICT', `instance ${workflowId} is ${state.status}`);
+  if (state.processVersion === options.toVersion) throw new OpsError('CONFLICT', `instance ${workflowId} already runs version ${options.toVersion}`);
+  const definition = await options.loadDefinition(state.processKey, options.toVersion);
+  if (!definition) throw new OpsError('NOT_FOUND', `${state.processKey} has no version ${options.toVersion}`);
+  const unmappedNodes = [...new Set(state.activeNodes.map((node) => node.nodeId))].filter((nodeId) => options.nodeMapping[nodeId] === undefined);
+  if (unmappedNodes.length > 0) {
+    throw new OpsError('UNPROCESSABLE', `instance ${workflowId} has active node(s) without a mapping: ${unmappedNodes.join(', ')}`, { unmappedNodes });
+  }
+  const missingTargets = Object.entries(options.nodeMapping).filter(([, target]) => !definition.nodes[target]);
+  if (missingTargets.length > 0) {
+    throw new OpsError('UNPROCESSABLE', `version ${options.toVersion} has no node(s) ${missingTargets.map(([, target]) => target).join(', ')}`, {
+      missingTargets: missingTargets.map(([, target]) => target),
+    });
+  }
+  return update<MigrateInstanceResult>(client, workflowId, migrateInstanceUpdateName, { definition, nodeMapping: options.nodeMapping });
+}
+
+/**
  * Retries (or skips) every incident of a running instance, or only those at `nodeId` whose message
  * contains `errorContains`; what a batch does per instance.
  */
@@ -194,6 +226,9 @@ export function mapTemporalError(error: unknown, workflowId: string): Error {
   if (error instanceof WorkflowNotFoundError) return new OpsError('NOT_FOUND', `no instance ${workflowId}`);
   if (error instanceof WorkflowUpdateFailedError) {
     const cause = error.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'UnmappedNodes') {
+      return new OpsError('UNPROCESSABLE', cause.message, { unmappedNodes: cause.details?.[0] });
+    }
     if (cause instanceof ApplicationFailure) {
       const code = /NotFound$/.test(cause.type ?? '') ? 'NOT_FOUND' : 'UNPROCESSABLE';
       return new OpsError(code, cause.message, { type: cause.type, details: cause.details });

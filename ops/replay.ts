@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { findInstances, type InstanceFilter } from './find';
+import { instanceState } from './actions';
 import { toNumber } from './history';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -126,4 +127,42 @@ function describeEvent(event: temporal.api.history.v1.IHistoryEvent): NonNullabl
   const eventType = type.replace(/^EVENT_TYPE_/, '');
   const identity = identityOf(event).filter(Boolean);
   return { eventId: toNumber(event.eventId), eventType, summary: `${eventType}${identity.length ? ` ${identity.join(' ')}` : ''}` };
+}
+
+export interface RemovedNodeImpact {
+  processKey: string;
+  /** Running instances with at least one token on a node the new version does not have. */
+  affectedInstances: number;
+  runningInstances: number;
+  removedNodes: { nodeId: string; processVersion: number; instances: number }[];
+  /** Up to 100 of the affected instances. */
+  sample: string[];
+}
+
+/**
+ * How many running instances of a process sit on nodes a new version removes: each running
+ * instance's live tokens (its `state` query) are checked against the new version's node ids.
+ */
+export async function removedNodeImpact(client: Client, processKey: string, newNodeIds: ReadonlySet<string>, filter: Omit<InstanceFilter, 'status'>, limit = 10_000): Promise<RemovedNodeImpact> {
+  const running = await findInstances(client, { ...filter, processKey, status: 'running' }, { limit });
+  const removed = new Map<string, { nodeId: string; processVersion: number; instances: number }>();
+  const affected: string[] = [];
+  for (const instance of running) {
+    let nodes: string[];
+    try {
+      nodes = [...new Set((await instanceState(client, instance.workflowId)).activeNodes.map((node) => node.nodeId))];
+    } catch {
+      nodes = instance.activeNodes;
+    }
+    const gone = nodes.filter((nodeId) => !newNodeIds.has(nodeId));
+    if (gone.length === 0) continue;
+    affected.push(instance.workflowId);
+    for (const nodeId of gone) {
+      const key = `${instance.processVersion ?? 0}\u0000${nodeId}`;
+      const entry = removed.get(key) ?? { nodeId, processVersion: instance.processVersion ?? 0, instances: 0 };
+      entry.instances += 1;
+      removed.set(key, entry);
+    }
+  }
+  return { processKey, affectedInstances: affected.length, runningInstances: running.length, removedNodes: [...removed.values()], sample: affected.slice(0, 100) };
 }

@@ -8,6 +8,7 @@ import {
   describeInstance,
   fetchEvents,
   instanceState,
+  migrateInstance,
   moveToken,
   resetBeforeNode,
   resetInstance,
@@ -18,7 +19,9 @@ import {
 import { OpsError } from '../../ops/errors';
 import { countInstances, findInstances, instanceFilter } from '../../ops/find';
 import { timelineFromHistory } from '../../ops/history';
-import { replayCheck } from '../../ops/replay';
+import { removedNodeImpact, replayCheck } from '../../ops/replay';
+import { loadModel } from '../../activities/ops';
+import { findDefinition } from '../../db/definitions';
 import { bundleWorkflows } from '../../runtime/worker';
 import { opsBatchProgressQuery, opsBatchWorkflowId, opsBatchWorkflowType, type OpsBatchInput } from '../../workflows/ops-batch';
 import type { ApiDependencies } from '../app';
@@ -277,6 +280,24 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
     .add(
       {
         method: 'post',
+        path: '/api/ops/instances/:workflowId/migrate',
+        summary: 'Migrate a running instance to another deployed version of its process, with an explicit node mapping',
+        description: 'Every active node must be mapped (old node id → node id in the target version); otherwise 422 names the unmapped nodes.',
+        tags,
+        access,
+        params: workflowIdParam,
+        body: z.object({ reason, toVersion: z.number().int().min(1), nodeMapping: z.record(z.string().min(1).max(200)) }).strict(),
+        response: { status: 200, description: 'migrated', schema: anyObject },
+        errors: ['NOT_FOUND', 'CONFLICT', 'UNPROCESSABLE'],
+      },
+      ({ req, staff, params, body }) =>
+        audited(staff, String(req.id), 'migrate', params.workflowId, { reason: body.reason, toVersion: body.toVersion, nodeMapping: body.nodeMapping }, () =>
+          migrateInstance(temporal, params.workflowId, { toVersion: body.toVersion, nodeMapping: body.nodeMapping, loadDefinition: (key, version) => loadModel(pool, key, version) }),
+        ),
+    )
+    .add(
+      {
+        method: 'post',
         path: '/api/ops/batches',
         summary: 'Run one action over every instance a filter matches, as a durable, rate-limited workflow (dryRun: count only)',
         tags,
@@ -290,7 +311,20 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
         if (found.length > body.maxInstances) {
           throw new ApiError('UNPROCESSABLE', `the filter matches more than maxInstances (${body.maxInstances}) instances; narrow it or raise maxInstances`);
         }
-        if (body.dryRun) return { dryRun: true, count: found.length, sample: found.slice(0, 20).map((instance) => instance.workflowId) };
+        if (body.dryRun) {
+          // A migration's dry run also names the instances it would refuse (active nodes left unmapped).
+          const mapping = body.action === 'migrate' && typeof body.params.nodeMapping === 'object' && body.params.nodeMapping ? (body.params.nodeMapping as Record<string, unknown>) : undefined;
+          const wouldRefuse =
+            body.action === 'migrate'
+              ? found
+                  .map((instance) => ({
+                    workflowId: instance.workflowId,
+                    unmappedNodes: [...new Set([...instance.activeNodes, ...(instance.incidentNode ? [instance.incidentNode] : [])])].filter((nodeId) => mapping?.[nodeId] === undefined),
+                  }))
+                  .filter((refusal) => refusal.unmappedNodes.length > 0)
+              : undefined;
+          return { dryRun: true, count: found.length, sample: found.slice(0, 20).map((instance) => instance.workflowId), ...(wouldRefuse ? { wouldRefuse } : {}) };
+        }
         const batchId = randomUUID();
         const workflowIds = found.map((instance) => instance.workflowId);
         const batch = await createBatch(pool, {
@@ -408,19 +442,41 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
             filter: instanceFilter.omit({ status: true }).default({}),
             samplePerVersion: z.number().int().min(1).max(1000).optional(),
             limit: z.number().int().min(1).max(5000).default(500),
+            /** Before deploying a new version: how many running instances sit on nodes it removes. */
+            newVersion: z
+              .object({ processKey: z.string().min(1).max(200), version: z.number().int().min(1).optional(), nodeIds: z.array(z.string().min(1).max(200)).max(10_000).optional() })
+              .strict()
+              .refine((value) => (value.version === undefined) !== (value.nodeIds === undefined), { message: 'give the deployed version or the new node ids' })
+              .optional(),
+            /** Only report the removed-node impact; replay nothing. */
+            impactOnly: z.boolean().default(false),
           })
           .strict(),
-        response: { status: 200, description: 'one verdict per replayed instance', schema: anyObject },
+        response: { status: 200, description: 'one verdict per replayed instance, and the impact of the new version when asked', schema: anyObject },
+        errors: ['NOT_FOUND'],
       },
       async ({ req, staff, body }) => {
-        const report = await replayCheck(temporal, await replayBundle(), { filter: body.filter, samplePerVersion: body.samplePerVersion, limit: body.limit });
+        let impact: Awaited<ReturnType<typeof removedNodeImpact>> | undefined;
+        if (body.newVersion) {
+          const { processKey, version, nodeIds } = body.newVersion;
+          let newNodes = nodeIds;
+          if (version !== undefined) {
+            const definition = await findDefinition(pool, processKey, version);
+            if (!definition || definition.version !== version) throw new ApiError('NOT_FOUND', `${processKey} has no version ${version}`);
+            newNodes = Object.keys(definition.model.nodes);
+          }
+          impact = await removedNodeImpact(temporal, processKey, new Set(newNodes), { ...body.filter, processKey });
+        }
+        const report = body.impactOnly
+          ? { checked: 0, nonDeterministic: 0, instances: [] }
+          : await replayCheck(temporal, await replayBundle(), { filter: body.filter, samplePerVersion: body.samplePerVersion, limit: body.limit });
         await recordAudit(pool, { actor: staff.username, requestId: String(req.id) }, {
           action: 'ops.replay-check',
           entityType: 'replay_check',
           entityId: String(req.id),
           details: { filter: body.filter, checked: report.checked, nonDeterministic: report.instances.filter((verdict) => !verdict.deterministic).map((verdict) => verdict.workflowId) },
         });
-        return report;
+        return { ...report, ...(impact ? { newVersionImpact: impact } : {}) };
       },
     );
 }

@@ -3,6 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { startApi, type RunningApi } from '../../../api/server';
+import { deployDefinition } from '../../../db/definitions';
 import type { Config } from '../../../runtime/config';
 import { createKeyflowWorker, type KeyflowWorker } from '../../../runtime/worker';
 import { bpmnProcessWorkflowType, processInstanceId, stateQueryName, type BpmnProcessInput, type ProcessInstanceState } from '../../../workflows/contracts';
@@ -231,6 +232,82 @@ describe('ops on BPMN instances: incidents, retry, skip, reset, move, batches', 
     const refused = await call('POST', `${instancePath(handle)}/move`, { reason: 'again', fromNodeId: 'review', toNodeId: 'approve' });
     expect(refused.status).toBe(404);
     await handle.terminate('test cleanup');
+  });
+
+  describe('migrating running instances from version 1 to version 2', () => {
+    const key = `ops-migrate-${run}`;
+    // version 2 replaces `review` by `check`; `approve` stays
+    const v1 = reviewModel(key);
+    const v2: ProcessModel = (() => {
+      const model = reviewModel(key);
+      const review = model.nodes.review!;
+      delete model.nodes.review;
+      model.nodes.check = { ...review, id: 'check' };
+      model.flows.f1!.targetId = 'check';
+      model.flows.f2!.sourceId = 'check';
+      return { ...model, version: 2 };
+    })();
+
+    beforeAll(async () => {
+      await deployDefinition(database.pool, { key, xml: `<definitions id="v1-${run}"/>`, model: v1, deployedBy: 'test' });
+      await deployDefinition(database.pool, { key, xml: `<definitions id="v2-${run}"/>`, model: v2, deployedBy: 'test' });
+    });
+
+    it('reports, before deploying, how many running instances sit on nodes the new version removes', async () => {
+      const handle = await start({ ...v1, version: 1 }, `impact-${run}`);
+      await waitFor('the review task', async () => (await state(handle)).openTasks.some((task) => task.nodeId === 'review'));
+      await waitForCount(`KfProcessKey = '${key}' AND KfActiveNodes = 'review'`, 1);
+
+      const report = await call('POST', '/api/ops/replay-check', { impactOnly: true, newVersion: { processKey: key, version: 2 } });
+
+      expect(report.status).toBe(200);
+      expect(report.body.newVersionImpact).toMatchObject({ affectedInstances: 1, removedNodes: [{ nodeId: 'review', processVersion: 1, instances: 1 }], sample: [handle.workflowId] });
+      await handle.terminate('test cleanup');
+    });
+
+    it('refuses a migration whose mapping leaves an active node out, naming the node, and changes nothing', async () => {
+      const handle = await start(v1, `unmapped-${run}`);
+      await waitFor('the review task', async () => (await state(handle)).openTasks.some((task) => task.nodeId === 'review'));
+
+      const refused = await call('POST', `${instancePath(handle)}/migrate`, { reason: 'v2 rollout', toVersion: 2, nodeMapping: { approve: 'approve' } });
+
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.message).toContain('review');
+      expect(refused.body.error.details).toEqual({ unmappedNodes: ['review'] });
+      expect((await state(handle)).processVersion).toBe(1);
+      const audit = await call('GET', `${instancePath(handle)}/audit`);
+      expect(audit.body.entries[0]).toMatchObject({ action: 'ops.migrate', details: { result: 'failed', error: { code: 'UNPROCESSABLE' } } });
+
+      // and a batch dry run names the same refusal
+      await waitForCount(`KfProcessKey = '${key}' AND KfActiveNodes = 'review' AND ExecutionStatus = 'Running'`, 1);
+      const dryRun = await call('POST', '/api/ops/batches', {
+        action: 'migrate',
+        filter: { status: 'running', processKey: key, businessKey: `unmapped-${run}` },
+        params: { toVersion: 2, nodeMapping: { approve: 'approve' } },
+        reason: 'v2 rollout',
+        dryRun: true,
+      });
+      expect(dryRun.body).toMatchObject({ count: 1, wouldRefuse: [{ workflowId: handle.workflowId, unmappedNodes: ['review'] }] });
+      await handle.terminate('test cleanup');
+    });
+
+    it('migrates with a complete mapping: the token continues at the mapped node of version 2', async () => {
+      const handle = await start(v1, `mapped-${run}`);
+      await waitFor('the review task', async () => (await state(handle)).openTasks.some((task) => task.nodeId === 'review'));
+
+      const migrated = await call('POST', `${instancePath(handle)}/migrate`, { reason: 'v2 rollout', toVersion: 2, nodeMapping: { review: 'check' } });
+
+      expect(migrated.status).toBe(200);
+      expect(migrated.body).toEqual({ fromVersion: 1, toVersion: 2, movedTokens: 1 });
+      const after = await waitFor('the check task', async () => {
+        const current = await state(handle);
+        return current.openTasks.some((task) => task.nodeId === 'check') && current;
+      });
+      expect(after.processVersion).toBe(2);
+      expect(after.openTasks.map((task) => task.nodeId)).toEqual(['check']);
+      await waitForCount(`WorkflowId = '${handle.workflowId}' AND KfProcessVersion = 2`, 1);
+      await handle.terminate('test cleanup');
+    });
   });
 
   it('retries 500 incidents in a batch: dry-run count first, then every instance completes within the rate limit, with per-instance results', async () => {
