@@ -9,6 +9,7 @@ import { createKeyflowWorker, type KeyflowWorker } from '../../../runtime/worker
 import { bpmnProcessWorkflowType, processInstanceId, stateQueryName, type BpmnProcessInput, type ProcessInstanceState } from '../../../workflows/contracts';
 import type { ProcessModel } from '../../../workflows/model';
 import { loginAs, seedOrgTree, testOrg } from '../../support/auth';
+import { runKeyflow } from '../../support/cli';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { bpmnFixtureActivities, injectedFaults } from '../../support/ops-fixtures';
 import { testConfig, testLogger, workflowBundle } from '../../support/services';
@@ -231,6 +232,21 @@ describe('ops on BPMN instances: incidents, retry, skip, reset, move, batches', 
     expect(after.openTasks.map((task) => task.nodeId)).toEqual(['approve']);
     const refused = await call('POST', `${instancePath(handle)}/move`, { reason: 'again', fromNodeId: 'review', toNodeId: 'approve' });
     expect(refused.status).toBe(404);
+    await handle.terminate('test cleanup');
+  });
+
+  it('replays running BPMN instances against the interpreter in this checkout (`keyflow replay-check`)', async () => {
+    const handle = await start(reviewModel(`ops-replay-${run}`), `replay-${run}`);
+    await waitFor('the review task', async () => (await state(handle)).openTasks.some((task) => task.nodeId === 'review'));
+    await waitForCount(`WorkflowId = '${handle.workflowId}' AND ExecutionStatus = 'Running'`, 1);
+
+    const result = await runKeyflow(['replay-check', '--process', `ops-replay-${run}`], {
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
+    }, 120_000);
+
+    if (result.code !== 0) throw new Error(`keyflow replay-check exited ${result.code}:\n${result.stderr.slice(-3000)}\n${result.stdout.slice(0, 3000)}`);
+    expect(JSON.parse(result.stdout)).toMatchObject({ checked: 1, nonDeterministic: 0, instances: [{ workflowId: handle.workflowId, deterministic: true }] });
     await handle.terminate('test cleanup');
   });
 

@@ -6,6 +6,7 @@ import { createKeyflowWorker, type KeyflowWorker } from '../../../runtime/worker
 import { loginAs, seedOrgTree, testOrg, type Session } from '../../support/auth';
 
 type OpsSession = Awaited<ReturnType<typeof loginAs>>;
+import { runKeyflow } from '../../support/cli';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { bundleOpsFixtures, fixtureActivities, injectedFaults } from '../../support/ops-fixtures';
 import { testConfig, testLogger } from '../../support/services';
@@ -167,6 +168,41 @@ describe('ops on any workflow: timeline, terminate, reset, replay check, audit',
     }
     replayAgainst = 'original';
     for (const handle of handles) await handle.terminate('test cleanup');
+  });
+
+  describe('the CLI `keyflow ops`', () => {
+    const cliEnv = (session: OpsSession) => ({ KEYFLOW_URL: api.url, KEYFLOW_USER: session.staff.username, KEYFLOW_PASSWORD: session.staff.password });
+
+    it('terminates an instance through the API, and the audit trail names the CLI user', async () => {
+      const handle = await startSteps(`cli-${Date.now()}`);
+      const result = await runKeyflow(['ops', 'terminate', handle.workflowId, '--reason', 'stuck since Monday'], cliEnv(ops));
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ runId: expect.any(String) });
+      expect((await handle.describe()).status.name).toBe('TERMINATED');
+      const audit = await call(ops, 'GET', `/api/ops/instances/${encodeURIComponent(handle.workflowId)}/audit`);
+      expect(audit.body.entries[0]).toMatchObject({ actor: ops.staff.username, action: 'ops.terminate', details: { reason: 'stuck since Monday' } });
+    });
+
+    it('exits 1 from replay-check when an instance would not replay, naming it', async () => {
+      const handle = await startSteps(`cli-replay-${Date.now()}`);
+      await waitForVisibility(`WorkflowId = '${handle.workflowId}' AND ExecutionStatus = 'Running'`, 1);
+      replayAgainst = 'changed';
+      const result = await runKeyflow(['ops', 'replay-check', '--type', 'opsStepsWorkflow', '--task-queue', config.KEYFLOW_TASK_QUEUE], cliEnv(ops));
+      replayAgainst = 'original';
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout).instances).toEqual(expect.arrayContaining([expect.objectContaining({ workflowId: handle.workflowId, deterministic: false })]));
+      await handle.terminate('test cleanup');
+    });
+
+    it('reports a refusal in one line with the API error, and a usage error with exit 2', async () => {
+      const forbidden = await runKeyflow(['ops', 'incidents'], cliEnv(dispatcher));
+      expect(forbidden.code).toBe(1);
+      expect(forbidden.stderr).toMatch(/^keyflow ops: 403 FORBIDDEN: this needs one of the roles: ops/);
+      const usage = await runKeyflow(['ops', 'terminate', 'x:y'], cliEnv(ops));
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain('--reason is required');
+    });
   });
 
   it('refuses every ops route to staff without the ops role and to anonymous callers', async () => {
