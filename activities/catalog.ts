@@ -16,6 +16,21 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   // inbox
 
   // external systems (provisioning, accounting, sms, bank)
+  'provisioning.reserve': 'Reserve network resources for a subscription in the provisioning system (网管)',
+  'provisioning.activate': 'Ask the provisioning system to activate a service; completion arrives later as a callback message',
+  'provisioning.suspend': 'Suspend a subscription\'s service in the provisioning system (e.g. for dunning)',
+  'provisioning.resume': 'Resume a suspended service in the provisioning system',
+  'provisioning.release': 'Release reserved or active network resources (cancellation, compensation)',
+  'provisioning.queryStatus': 'Read the provisioning state of a service order',
+  'accounting.openBillingAccount': 'Open a billing account in the accounting system (综合营帐)',
+  'accounting.closeBillingAccount': 'Close a billing account in the accounting system',
+  'accounting.postAdjustment': 'Post a credit or debit adjustment (e.g. complaint compensation) to the accounting system',
+  'accounting.postInvoice': 'Sync an issued bill to the accounting system',
+  'notify.sendSms': 'Send an SMS notice from a template (Chinese or English)',
+  'notify.sendEmail': 'Send an e-mail notice from a template (Chinese or English)',
+  'bank.registerPaymentReference': 'Register a payment reference with the bank so incoming payments are reported back',
+  'alarms.watch': 'Subscribe to the network alarm feed for a circuit, so faults are reported to this instance',
+  'alarms.unwatch': 'End an alarm-feed subscription',
 
   // rating and billing
 
