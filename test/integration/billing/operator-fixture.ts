@@ -59,7 +59,7 @@ export interface CycleOperator extends SeededOperator {
 export async function seedCycleOperator(pool: DatabasePool, filler = 0): Promise<CycleOperator> {
   const org = await seedOrgTree(pool);
   const operator = await seedOperator(pool, { accounts: 4, subscriptionsPerAccount: 2, orgUnitId: org.shenzhen, plan: cyclePlan, idPrefix: 'C', productId: 'MOBILE-KA', tariffId: 'TF-MOBILE-1' });
-  const [a1, a2, a3, a4] = operator.billingAccountIds as [string, string, string, string];
+  const [, a2, a3] = operator.billingAccountIds as [string, string, string, string];
   await seedFinanceContacts(pool, operator.accountIds, org.shenzhen);
   await pool.query(sql.type(nothing)`
     UPDATE billing_terms SET agreement = ${sql.jsonb({
