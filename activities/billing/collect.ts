@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { copyLine, type BulkClient, type BulkDatabase } from './bulk';
 import type { GuidingContext } from './guiding';
 import { inspectMediationFile, MalformedFileError, rawUsageOf, splitCsvLine, stripLineEnd, type FileProblem } from './mediation';
-import { checkUsage, isRejection, type RawUsage } from './preprocess';
+import { checkUsage, contentHashSql, isRejection, type RawUsage } from './preprocess';
 
 export interface InboxLayout {
   inbox: string;
@@ -209,7 +209,7 @@ export async function loadRecords(
         lineNo,
         guided.source,
         guided.recordId,
-        guided.contentHash,
+        null,
         guided.usageType,
         guided.serviceNumber,
         guided.subscriptionId,
@@ -231,18 +231,20 @@ export async function loadRecords(
 
   const [result] = await client.query(
     counts,
-    `WITH inserted AS (
+    `WITH staged AS (
+       SELECT s.*, ${contentHashSql} AS hash FROM usage_stage s WHERE s.reject_reason IS NULL
+     ), inserted AS (
        INSERT INTO usage_records (source, record_id, content_hash, file_id, line_no, usage_type, service_number, subscription_id, billing_account_id,
                                   org_unit_id, period, started_at, duration_sec, volume_bytes, messages, destination)
-       SELECT source, record_id, content_hash, $1, line_no, usage_type, service_number, subscription_id, billing_account_id,
+       SELECT source, record_id, hash, $1, line_no, usage_type, service_number, subscription_id, billing_account_id,
               org_unit_id, period, started_at, duration_sec, volume_bytes, messages, destination
-         FROM usage_stage WHERE reject_reason IS NULL ORDER BY line_no
+         FROM staged ORDER BY line_no
        ON CONFLICT DO NOTHING
        RETURNING line_no, period, billing_account_id
      ), duplicates AS (
        INSERT INTO usage_duplicates (source, record_id, content_hash, file_id, line_no)
-       SELECT s.source, s.record_id, s.content_hash, $1, s.line_no FROM usage_stage s
-        WHERE s.reject_reason IS NULL AND NOT EXISTS (SELECT 1 FROM inserted i WHERE i.line_no = s.line_no)
+       SELECT s.source, s.record_id, s.hash, $1, s.line_no FROM staged s
+        WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i.line_no = s.line_no)
        RETURNING 1
      ), rejected AS (
        INSERT INTO usage_rejections (source, record_id, file_id, line_no, bill_run_id, raw, reason_code, reason, billing_account_id, org_unit_id)

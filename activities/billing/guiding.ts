@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { nextPeriodId, PeriodLocator, previousPeriodId, RatingError, type TariffBook } from '../rating';
 import type { BulkClient } from './bulk';
 import { loadTariffBook } from './catalogue';
-import { contentHash, normaliseDestination, normaliseNumber, type CheckedUsage, type Rejection, type RejectionReason } from './preprocess';
+import { normaliseDestination, normaliseNumber, type CheckedUsage, type Rejection, type RejectionReason } from './preprocess';
 
 export interface Subscriber {
   subscriptionId: string;
@@ -29,7 +29,6 @@ export interface GuidedUsage extends CheckedUsage {
   billingAccountId: string;
   orgUnitId: string;
   period: string;
-  contentHash: string;
 }
 
 const subscriberRow = z.object({
@@ -167,7 +166,6 @@ export class GuidingContext {
       billingAccountId: chosen.billingAccountId,
       orgUnitId: chosen.orgUnitId,
       period,
-      contentHash: contentHash(record, destination),
     };
   }
 
