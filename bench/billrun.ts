@@ -100,13 +100,13 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
     const past = new Date(Date.now() - 60_000);
     for (const file of files) await fs.utimes(file, past, past);
     const taskQueue = `bench-billrun-${randomUUID()}`;
-    worker = await startWorker(databaseUrl, temporalAddress, taskQueue, inbox);
+    worker = await startWorker(databaseUrl, temporalAddress, taskQueue, inbox, path.join(config.KEYFLOW_DATA_DIR, `worker-${records}.log`));
     console.log(`${records.toLocaleString('en')} records for ${accounts.toLocaleString('en')} accounts ready in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s (${files.length} files); running the cycle`);
 
     // --- timed: collection to issued bills ---
     const started = performance.now();
     const phases: Record<string, number> = {};
-    const handle = await startBillingCycle(client, pool, taskQueue, `2025-03-c1-bench-${records}`, {
+    const handle = await startBillingCycle(client, pool, taskQueue, `2025-03-bench-${records}-${Date.now()}`, {
       period: '2025-03',
       cycleDay: 1,
       accountsPerBatch,
@@ -115,13 +115,15 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
     });
     const status = () => pool.maybeOneFirst(sql.type(z.object({ status: z.string() }))`SELECT status FROM bill_runs LIMIT 1`);
     let last = '';
+    let workerRss = 0;
     for (;;) {
+      workerRss = Math.max(workerRss, rssMb(worker.pid!));
       const now = (await status()) ?? 'starting';
       if (now !== last) {
         phases[now] = Math.round((performance.now() - started) / 100) / 10;
         last = now;
       }
-      if (now === 'awaiting_approval') await completeOpenTask(client, pool, handle.workflowId, { approved: true, comment: 'bench' }, 'bench-clerk');
+      if (now === 'awaiting_approval') await completeOpenTask(client, pool, handle.workflowId, { approved: true, comment: 'bench' }, 'bench-clerk', 600_000);
       if (now === 'publishing' || now === 'completed') break;
       if (now === 'rejected' || now === 'failed') throw new Error(`the run ended ${now}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -129,7 +131,10 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
     const seconds = (performance.now() - started) / 1000;
     await handle.terminate('benchmark measured up to issued bills');
 
-    const workerPeakRssMb = peakRssMb(worker.pid!);
+    // Sampled every 100 ms while the cycle ran; the worker's own high-water mark also counts its
+    // start-up, when it bundles the workflow code.
+    const workerPeakRssMb = workerRss;
+    const workerHighWaterMarkMb = peakRssMb(worker.pid!);
     const postgresPeakRssMb = Math.max(...(await postgresPids()).map(peakRssMb));
     const run = await pool.one(sql.type(z.object({
       records_in: z.coerce.number(), records_rated: z.coerce.number(), records_rejected: z.coerce.number(), records_duplicate: z.coerce.number(), records_deferred: z.coerce.number(),
@@ -142,6 +147,7 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
       accounts,
       seconds: Math.round(seconds * 10) / 10,
       workerPeakRssMb,
+      workerHighWaterMarkMb,
       postgresPeakRssMb,
       recordsPerSec: Math.round(records / seconds),
       accountsPerSec: Math.round(accounts / seconds),
@@ -153,6 +159,7 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
       batches: run.batches_total,
       phasesAtSeconds: phases,
       durablePostgres: true,
+      loadAverage: Number((readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '0')),
     };
   } finally {
     if (worker && worker.exitCode === null) {
@@ -210,24 +217,36 @@ async function writeUsage(inbox: string, numbers: readonly string[], records: nu
   return files;
 }
 
-/** `keyflow worker` as its own process; resolves once it polls its task queue. */
-async function startWorker(databaseUrl: string, temporalAddress: string, taskQueue: string, inbox: string): Promise<ChildProcess> {
+/** `keyflow worker` as its own process (its log in `logFile`); resolves once it polls its task queue. */
+async function startWorker(databaseUrl: string, temporalAddress: string, taskQueue: string, inbox: string, logFile: string): Promise<ChildProcess> {
+  const log = createWriteStream(logFile);
   const worker = spawn(process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), 'worker'], {
     cwd: projectRoot,
     env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, KEYFLOW_TASK_QUEUE: taskQueue, KEYFLOW_USAGE_INBOX: inbox, LOG_LEVEL: 'info', KEYFLOW_SIM_ENABLED: 'false' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  worker.stderr!.pipe(log);
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     worker.stdout!.on('data', (data: Buffer) => {
+      log.write(data);
       seen += data.toString();
       if (seen.includes('worker running')) resolve();
       if (seen.length > 100_000) seen = seen.slice(-1000);
     });
     worker.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it ran`)));
   });
-  worker.stdout!.resume();
   return worker;
+}
+
+/** Current resident set size of a process (VmRSS), in MB. */
+function rssMb(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Peak resident set size of a process (VmHWM), in MB. */

@@ -53,6 +53,7 @@ export const countryCode = '86';
 /** Everything guiding needs, loaded once per collection (a few MB for 100 000 subscriptions). */
 export class GuidingContext {
   private readonly locators = new Map<string, PeriodLocator>();
+  private readonly cycleDays = new Map<string, number>();
 
   private constructor(
     readonly book: TariffBook,
@@ -61,7 +62,9 @@ export class GuidingContext {
     private readonly billed: Set<string>,
     private readonly firstPeriod: string,
     private readonly lastPeriod: string,
-  ) {}
+  ) {
+    for (const list of subscribers.values()) for (const subscriber of list) this.cycleDays.set(subscriber.billingAccountId, subscriber.cycleDay);
+  }
 
   /**
    * Loads subscriptions, tariffs and the periods already billed. Periods are located from 24
@@ -167,6 +170,11 @@ export class GuidingContext {
       orgUnitId: chosen.orgUnitId,
       period,
     };
+  }
+
+  /** The bill cycle day of a billing account (of a guided record's). */
+  cycleDayOf(billingAccountId: string): number {
+    return this.cycleDays.get(billingAccountId) ?? 1;
   }
 
   /** The org unit of the account a number belongs to, for rejections that got that far. */
