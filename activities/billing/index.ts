@@ -112,7 +112,7 @@ export function createBillingActivities(deps: ActivityDependencies) {
 
     'billing.planRun': task(
       'billing.planRun',
-      runInput.extend({ accountsPerBatch: z.coerce.number().int().min(1).max(10_000).default(250), maxRecordsPerBatch: z.coerce.number().int().min(1).default(50_000) }),
+      runInput.extend({ accountsPerBatch: z.coerce.number().int().min(1).max(10_000).default(250), maxRecordsPerBatch: z.coerce.number().int().min(1).default(25_000) }),
       async (input) => {
         const plan = await planRun(db(), input.billRunId, input.accountsPerBatch, input.maxRecordsPerBatch);
         return { batches: plan.batches, batchCount: plan.batches.length, accountsTotal: plan.accountsTotal, recordsTotal: plan.recordsTotal };
