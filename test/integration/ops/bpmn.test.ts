@@ -376,5 +376,5 @@ describe('ops on BPMN instances: incidents, retry, skip, reset, move, batches', 
     // and each instance's audit trail names the batch
     const audit = await call('GET', `/api/ops/instances/${encodeURIComponent(processInstanceId(batchKey, keys[0]!))}/audit`);
     expect(audit.body.entries[0]).toMatchObject({ actor: ops.staff.username, action: 'ops.retry', details: { batchId, result: 'succeeded' } });
-  });
+  }, 600_000);
 });
