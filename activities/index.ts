@@ -1,6 +1,8 @@
 import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
 import { createEngineActivities } from './engine';
+import { createExternalActivities } from './external';
+import { createOpsActivities } from './ops';
 
 export type { ActivityDependencies } from './context';
 
@@ -9,6 +11,8 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEchoActivities(deps),
     ...createEngineActivities(deps),
+    ...createExternalActivities(deps),
+    ...createOpsActivities(deps),
   };
 }
 

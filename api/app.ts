@@ -3,11 +3,25 @@ import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { DatabasePool } from 'slonik';
+import { z } from 'zod';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
+import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
-import { createEchoRouter } from './routes/echo';
-import { createHealthRouter } from './routes/health';
+import { buildOpenApiDocument } from './openapi';
+import { ApiRoutes } from './routing';
+import { createAccountRoutes } from './routes/accounts';
+import { createAdminRoutes } from './routes/admin';
+import { createAuthRoutes } from './routes/auth';
+import { createCaseRoutes } from './routes/cases';
+import { callbackRouteSpecs, createCallbackRouter } from './routes/callbacks';
+import { createCatalogueRoutes } from './routes/catalogue';
+import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createProcessDefinitionRoutes } from './routes/process-definitions';
+import { createProcessInstanceRoutes } from './routes/process-instances';
+import { createHealthRouter, healthRouteSpec } from './routes/health';
+import { createTaskRoutes } from './routes/tasks';
+import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -15,6 +29,8 @@ export interface ApiDependencies {
   logger: Logger;
   pool: DatabasePool;
   temporal: Client;
+  /** Ops options (tests hand in the workflow bundle the replay check uses). */
+  ops?: OpsRouteOptions;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -36,10 +52,45 @@ export function createApp(deps: ApiDependencies): Express {
       autoLogging: { ignore: (req) => req.url === '/health' },
     }),
   );
+  // Before the JSON parser: a callback's signature is over its raw bytes. Partners sign instead of
+  // logging in, so session auth never applies here.
+  app.use('/api/callbacks', createCallbackRouter(deps));
   app.use(express.json({ limit: deps.config.KEYFLOW_API_BODY_LIMIT, strict: true }));
 
   app.use(createHealthRouter(deps));
+  // Everything under /api needs a session, except login and the HMAC-signed callbacks.
+  app.use('/api', authenticate(deps));
+
+  const groups: ApiRoutes[] = [
+    createAuthRoutes(deps),
+    createAccountRoutes(deps),
+    createCatalogueRoutes(deps),
+    createCaseRoutes(deps),
+    createAdminRoutes(deps),
+    createTaskRoutes(deps),
+    createProcessDefinitionRoutes(deps),
+    createProcessInstanceRoutes(deps),
+    createOpsRoutes(deps, deps.ops),
+  ];
+  for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
+
+  // Routes mounted as plain routers are described here so the document stays complete.
+  const documented = new ApiRoutes().describe(healthRouteSpec).describe(echoRouteSpec);
+  for (const spec of callbackRouteSpecs) documented.describe(spec);
+  const openApi = new ApiRoutes().add(
+    {
+      method: 'get',
+      path: '/api/openapi.json',
+      summary: 'This document',
+      tags: ['meta'],
+      access: 'authenticated',
+      response: { status: 200, description: 'the OpenAPI 3.0 document of every route', schema: z.record(z.unknown()) },
+    },
+    () => document,
+  );
+  const document = buildOpenApiDocument([...groups, documented, openApi].flatMap((group) => group.specs), { version: '0.1.0' });
+  app.use(openApi.router);
 
   app.use(notFoundRoute);
   app.use(errorHandler);

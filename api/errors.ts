@@ -1,5 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import {
+  CheckIntegrityConstraintViolationError,
+  ForeignKeyIntegrityConstraintViolationError,
+  NotNullIntegrityConstraintViolationError,
+  UniqueIntegrityConstraintViolationError,
+} from 'slonik';
 import { z } from 'zod';
+import { DataError } from '../db/errors';
 
 /** The error codes the API answers with, and their one HTTP status each (mapped here, nowhere else). */
 export const errorStatus = {
@@ -67,6 +74,21 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof z.ZodError) return validationError(error, 'body');
+  if (error instanceof DataError) {
+    const code = ({ NOT_FOUND: 'NOT_FOUND', STALE_VERSION: 'CONFLICT', CONFLICT: 'CONFLICT', INVALID_REFERENCE: 'UNPROCESSABLE' } as const)[error.code];
+    return new ApiError(code, error.message, error.details === undefined ? { reason: error.code } : { reason: error.code, ...(error.details as object) });
+  }
+  // The database's own guards, for what validation could not know. Constraint names are ours and
+  // safe to show; the SQL and the values are not.
+  if (error instanceof UniqueIntegrityConstraintViolationError) {
+    return new ApiError('CONFLICT', 'a record with the same key already exists', { reason: 'DUPLICATE', constraint: error.constraint });
+  }
+  if (error instanceof ForeignKeyIntegrityConstraintViolationError) {
+    return new ApiError('UNPROCESSABLE', 'a referenced record does not exist', { reason: 'INVALID_REFERENCE', constraint: error.constraint });
+  }
+  if (error instanceof CheckIntegrityConstraintViolationError || error instanceof NotNullIntegrityConstraintViolationError) {
+    return new ApiError('UNPROCESSABLE', 'the values break a rule of the store', { reason: 'CONSTRAINT', constraint: error.constraint });
+  }
   const httpError = error as { type?: string; status?: number; expose?: boolean; message?: string };
   // body-parser's errors: they carry a status and a type, and their messages are safe to show.
   if (httpError.type === 'entity.too.large') return new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large');

@@ -1,9 +1,19 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectRoot, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { ServiceError, startServices, type Services } from './services';
+// Static imports: bin/keyflow.js loads TypeScript through tsx's CommonJS hook, which does not
+// cover `import()` — a dynamic import of a .ts module fails there with ERR_MODULE_NOT_FOUND.
+import { startApi } from '../api/server';
 import { MigrationError, migrate } from '../db/migrate';
+import { simulatorOptions, startSimulator } from '../sim/server';
+import { bootstrap } from './bootstrap';
+import { runSeed } from './seed';
+import { createKeyflowWorker } from './worker';
+import { runOps, runReplayCheckDirect } from './ops-cli';
+import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
 
 const usage = `usage: keyflow <command>
 
@@ -12,6 +22,14 @@ const usage = `usage: keyflow <command>
   worker    run a worker (workflows + activities) against DATABASE_URL and TEMPORAL_ADDRESS
   api       run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS
   migrate   apply pending database migrations to DATABASE_URL
+  sim       run the simulator of the external systems (provisioning, accounting, SMS/e-mail, bank,
+            usage feed, alarms) on KEYFLOW_SIM_HOST:KEYFLOW_SIM_PORT; see sim/README.md
+  seed      seed a synthetic operator into DATABASE_URL's empty CRM:
+            --accounts N (default 1000), --seed S (default 42); prints the counts as JSON
+  ops       ops actions through the API: find incidents, retry, skip, reset, move, migrate,
+            batches, replay check (\`keyflow ops help\`)
+  replay-check  replay running instances against this checkout's workflow code (needs
+            TEMPORAL_ADDRESS); exits 1 on non-determinism
   test      start private test services, then type-check, lint and run the whole jest suite
             (arguments after \`--\` go to jest; --no-static skips type-check and lint)
 `;
@@ -54,7 +72,6 @@ async function runStart(): Promise<void> {
   });
   try {
     await migrate(services.postgres.databaseUrl);
-    const { bootstrap } = await import('./bootstrap');
     const started = await bootstrap(services, config, logger);
     for (const child of ['worker', 'api'] as const) {
       const managed = services.supervisor.start(child, process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), child], {
@@ -110,7 +127,6 @@ async function runWorker(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   requireUrl(config);
-  const { createKeyflowWorker } = await import('./worker');
   const worker = await createKeyflowWorker(config, logger);
   onStop(() => worker.shutdown());
   logger.info({ taskQueue: config.KEYFLOW_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker running');
@@ -121,10 +137,35 @@ async function runApi(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'api');
   requireUrl(config);
-  const { startApi } = await import('../api/server');
   const api = await startApi(config, logger);
   onStop(() => api.close());
   logger.info({ url: api.url }, 'API listening');
+}
+
+async function runSim(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'sim');
+  const sim = await startSimulator(simulatorOptions(config, logger), config.KEYFLOW_SIM_HOST, config.KEYFLOW_SIM_PORT);
+  onStop(() => sim.stop());
+  logger.info({ url: sim.url }, 'simulator listening');
+}
+
+async function runSeedCommand(args: string[]): Promise<void> {
+  const config = loadConfig();
+  requireUrl(config);
+  const option = (name: string, fallback: number): number => {
+    const index = args.indexOf(`--${name}`);
+    if (index < 0) return fallback;
+    const value = Number(args[index + 1]);
+    if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError([{ variable: `--${name}`, message: 'a whole number ≥ 0' }]);
+    return value;
+  };
+  const accounts = option('accounts', 1000);
+  const seed = option('seed', 42);
+  await migrate(config.DATABASE_URL!);
+  const result = await runSeed(config.DATABASE_URL!, { accounts, seed });
+  if (!result.seeded) console.error('keyflow seed: the database already has key accounts; nothing seeded');
+  console.log(JSON.stringify({ seeded: result.seeded, seed, ms: result.ms, ...result.counts }));
 }
 
 async function runMigrate(): Promise<void> {
@@ -173,7 +214,13 @@ async function runTest(args: string[]): Promise<void> {
   let code = 1;
   try {
     await migrate(services.postgres.databaseUrl);
-    const jestCode = await run('jest', ['--runInBand', ...jestArgs], { ...testEnv, ...services.env });
+    // Throw-away secrets and partner tokens, so the whole suite runs with signatures and auth on.
+    const jestEnv = fillCallbackSecrets({ ...testEnv, ...services.env });
+    for (const system of ['PROVISIONING', 'ACCOUNTING', 'NOTIFY', 'BANK', 'USAGE']) {
+      jestEnv[`KEYFLOW_${system}_TOKEN`] ??= `test-${system.toLowerCase()}-${randomBytes(8).toString('hex')}`;
+    }
+    await startSimulatorProcess(services.supervisor, jestEnv, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
+    const jestCode = await run('jest', ['--runInBand', ...jestArgs], jestEnv);
     const [tscCode, eslintCode] = await staticChecks;
     if (tscCode !== 0) console.error('keyflow test: type-check failed');
     if (eslintCode !== 0) console.error('keyflow test: lint failed');
@@ -201,10 +248,19 @@ export async function main(argv: string[]): Promise<void> {
       return runWorker();
     case 'api':
       return runApi();
+    case 'seed':
+      return runSeedCommand(rest);
     case 'migrate':
       return runMigrate();
+    case 'sim':
+      return runSim();
     case 'test':
       return runTest(rest);
+    case 'ops':
+      // Exit explicitly: keep-alive sockets and the Temporal runtime would hold the process open.
+      return process.exit(await runOps(rest));
+    case 'replay-check':
+      return process.exit(await runReplayCheckDirect(rest));
     case undefined:
     case 'help':
     case '--help':

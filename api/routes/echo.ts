@@ -1,9 +1,24 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ApiDependencies } from '../app';
+import type { RouteSpec } from '../routing';
 import { parse } from '../validate';
 
 const echoBody = z.object({ message: z.string().min(1).max(1000) }).strict();
+
+export const echoRouteSpec: RouteSpec = {
+  method: 'post',
+  path: '/api/echo',
+  summary: 'The chain proof: a workflow whose activity stores the message',
+  tags: ['meta'],
+  access: 'authenticated',
+  body: echoBody,
+  response: {
+    status: 200,
+    description: 'what PostgreSQL stored',
+    schema: z.object({ workflowId: z.string(), message: z.string(), writtenAt: z.string() }),
+  },
+};
 
 /**
  * `POST /api/echo`: the foundation's end-to-end proof — starts a workflow whose activity writes a

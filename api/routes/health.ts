@@ -2,6 +2,24 @@ import { Router } from 'express';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { ApiDependencies } from '../app';
+import type { RouteSpec } from '../routing';
+
+const serviceStatus = z.object({
+  status: z.enum(['up', 'down']),
+  version: z.string().optional(),
+  namespace: z.string().optional(),
+  error: z.string().optional(),
+});
+
+export const healthRouteSpec: RouteSpec = {
+  method: 'get',
+  path: '/health',
+  summary: 'Whether PostgreSQL and Temporal answer, with their versions',
+  tags: ['meta'],
+  access: 'public',
+  response: { status: 200, description: 'both up (503 with the same body when one is down)', schema: z.object({ status: z.enum(['up', 'degraded']), postgres: serviceStatus, temporal: serviceStatus }) },
+  errors: ['UNAVAILABLE'],
+};
 
 /** `GET /health`: whether PostgreSQL and Temporal answer, and their versions. No login needed. */
 export function createHealthRouter({ pool, temporal, config }: ApiDependencies): Router {

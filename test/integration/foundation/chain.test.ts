@@ -1,15 +1,19 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { loginAs, seedOrgTree, testOrg, type Session } from '../../support/auth';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
 
 describe('the chain API → Temporal → worker → activity → PostgreSQL', () => {
   let database: TestDatabase;
   let stack: TestStack;
+  let session: Session;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     stack = await startTestStack(testConfig(database), database);
+    await seedOrgTree(database.pool);
+    session = await loginAs(stack.api.url, database.pool, ['ops'], testOrg.province);
   });
 
   afterAll(async () => {
@@ -33,7 +37,7 @@ describe('the chain API → Temporal → worker → activity → PostgreSQL', ()
     // when
     const response = await fetch(`${stack.api.url}/api/echo`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'chain-test-1' },
+      headers: { ...session.headers, 'x-request-id': 'chain-test-1' },
       body: JSON.stringify({ message: '业务受理 → 开通' }),
     });
     const body = (await response.json()) as any;
@@ -54,10 +58,22 @@ describe('the chain API → Temporal → worker → activity → PostgreSQL', ()
     expect(description.status.name).toBe('COMPLETED');
   });
 
+  it('refuses an echo without a session with 401, starting no workflow', async () => {
+    const response = await fetch(`${stack.api.url}/api/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'chain-test-anonymous' },
+      body: JSON.stringify({ message: 'who am I' }),
+    });
+
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as any).error.code).toBe('UNAUTHENTICATED');
+    await expect(stack.api.temporal.workflow.getHandle('echo:chain-test-anonymous').describe()).rejects.toThrow();
+  });
+
   it('refuses a malformed body with 400 and the failing field, changing nothing', async () => {
     const response = await fetch(`${stack.api.url}/api/echo`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: session.headers,
       body: JSON.stringify({ message: 42 }),
     });
     const body = (await response.json()) as any;
@@ -68,13 +84,13 @@ describe('the chain API → Temporal → worker → activity → PostgreSQL', ()
   });
 
   it('answers invalid JSON with 400 and an oversized body with 413, never a stack trace', async () => {
-    const broken = await fetch(`${stack.api.url}/api/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":' });
+    const broken = await fetch(`${stack.api.url}/api/echo`, { method: 'POST', headers: session.headers, body: '{"message":' });
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as any).error.code).toBe('BAD_REQUEST');
 
     const huge = await fetch(`${stack.api.url}/api/echo`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: session.headers,
       body: JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) }),
     });
     expect(huge.status).toBe(413);
@@ -82,7 +98,7 @@ describe('the chain API → Temporal → worker → activity → PostgreSQL', ()
   });
 
   it('answers an unknown route with a JSON 404', async () => {
-    const response = await fetch(`${stack.api.url}/api/no-such-thing`);
+    const response = await fetch(`${stack.api.url}/api/no-such-thing`, { headers: session.headers });
     expect(response.status).toBe(404);
     expect(((await response.json()) as any).error.code).toBe('NOT_FOUND');
   });

@@ -1,0 +1,43 @@
+/**
+ * The service-task types a model may name in `kf:type`, each with one line for the designer's
+ * picker. The deploy validator refuses any other type, so a typo fails at deploy, not at run time.
+ *
+ * Every activity registered under a dotted name in `createActivities` (activities/index.ts) has its
+ * line here, and only those: a unit test holds the two in step. Add yours as ONE line in your
+ * area's block (keep the blocks apart, so parallel additions never touch the same lines).
+ *
+ * Pure data: the API and the designer import it; no I/O.
+ */
+export const activityCatalog: Readonly<Record<string, string>> = {
+  // engine (built-in helpers)
+
+  // crm
+
+  // inbox
+
+  // external systems (provisioning, accounting, sms, bank)
+  'provisioning.reserve': 'Reserve network resources for a service (provisioning/网管); returns serviceId and reservationId',
+  'provisioning.activate': 'Ask the network to activate a service; the result arrives later as the message provisioning.result',
+  'provisioning.suspend': 'Suspend an active service in the network (e.g. for non-payment)',
+  'provisioning.resume': 'Resume a suspended service in the network',
+  'provisioning.release': 'Release a service and its network resources',
+  'provisioning.queryStatus': "Read a service's current status from the network",
+  'accounting.openBillingAccount': 'Open a billing account in the accounting system (综合营帐)',
+  'accounting.closeBillingAccount': 'Close a billing account whose balance is zero',
+  'accounting.postAdjustment': 'Post a credit or debit adjustment in minor units to a billing account',
+  'accounting.postInvoice': 'Post an issued invoice to a billing account in the accounting system',
+  'notify.sendSms': 'Send an SMS from a template, in Chinese or English',
+  'notify.sendEmail': 'Send an e-mail from a template, in Chinese or English',
+  'bank.registerPaymentReference': 'Register a payment reference with the bank; payments arrive as the message bank.paymentReceived',
+  'alarms.watch': "Deliver a service's network alarms to this instance as alarm.raised / alarm.cleared messages",
+  'alarms.unwatch': "Stop delivering a service's network alarms to this instance",
+
+  // rating and billing
+
+  // ops
+};
+
+/** The known `kf:type` values, for the validator. */
+export function knownTaskTypes(): ReadonlySet<string> {
+  return new Set(Object.keys(activityCatalog));
+}

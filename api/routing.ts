@@ -1,0 +1,100 @@
+import { Router, type Request, type Response } from 'express';
+import type { z, ZodTypeAny } from 'zod';
+import { requireRoles, requireStaff, type AuthenticatedStaff, type Role } from './auth';
+import { ApiError, type ErrorCode } from './errors';
+import { parse } from './validate';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** Who may call a route: anyone (login, health), any logged-in staff, or holders of these roles. */
+export type Access = 'public' | 'authenticated' | readonly Role[];
+
+/**
+ * One route as the OpenAPI document describes it. `path` is express syntax (`/api/accounts/:id`).
+ * `params`, `query` and `body` are zod schemas: the same objects validate the request and document it.
+ */
+export interface RouteSpec {
+  method: Method;
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  access: Access;
+  params?: z.AnyZodObject;
+  query?: z.AnyZodObject;
+  body?: ZodTypeAny;
+  /** Success status and body; `schema` omitted for an empty body (204). */
+  response: { status: number; description: string; schema?: ZodTypeAny };
+  /** Error codes this route answers with beyond the ones every route may give. */
+  errors?: ErrorCode[];
+}
+
+type Infer<S> = S extends ZodTypeAny ? z.infer<S> : undefined;
+
+export interface RouteContext<S extends RouteSpec> {
+  req: Request;
+  res: Response;
+  params: Infer<S['params']>;
+  query: Infer<S['query']>;
+  body: Infer<S['body']>;
+  /** The caller; on public routes a placeholder that must not be used. */
+  staff: S['access'] extends 'public' ? undefined : AuthenticatedStaff;
+}
+
+/**
+ * A group of documented routes: each is mounted on `router` with its role check and validation,
+ * and its spec is kept for the OpenAPI document (api/openapi.ts). Routes mounted some other way
+ * (plain express) are documented with `describe` so the document stays complete.
+ */
+export class ApiRoutes {
+  readonly router = Router();
+  readonly specs: RouteSpec[] = [];
+
+  add<const S extends RouteSpec>(spec: S, handler: (context: RouteContext<S>) => Promise<unknown> | unknown): this {
+    this.specs.push(spec);
+    const guards = Array.isArray(spec.access) ? [requireRoles(...(spec.access as Role[]))] : [];
+    this.router[spec.method](spec.path, ...guards, async (req: Request, res: Response) => {
+      refuseNulCharacters(req);
+      const context = {
+        req,
+        res,
+        staff: spec.access === 'public' ? undefined : requireStaff(req),
+        params: spec.params ? parse(spec.params, req, 'params') : undefined,
+        query: spec.query ? parse(spec.query, req, 'query') : undefined,
+        body: spec.body ? parse(spec.body, req, 'body') : undefined,
+      } as RouteContext<S>;
+      const result = await handler(context);
+      if (res.headersSent) return;
+      if (spec.response.schema === undefined) res.status(spec.response.status).end();
+      else res.status(spec.response.status).json(result);
+    });
+    return this;
+  }
+
+  describe(spec: RouteSpec): this {
+    this.specs.push(spec);
+    return this;
+  }
+}
+
+/**
+ * PostgreSQL cannot store U+0000 in text or jsonb; a string carrying one would fail deep in a
+ * query. Refused up front, with the field, like any other invalid input.
+ */
+function refuseNulCharacters(req: Request): void {
+  for (const where of ['params', 'query', 'body'] as const) {
+    const field = findNul(req[where], [where]);
+    if (field) throw new ApiError('VALIDATION_FAILED', `invalid request ${where}`, [{ field: field.join('.'), message: 'must not contain the NUL character' }]);
+  }
+}
+
+function findNul(value: unknown, path: string[]): string[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, child] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...path, key.split('\u0000').join('')];
+    const found = findNul(child, [...path, key]);
+    if (found) return found;
+  }
+  return null;
+}

@@ -1,0 +1,240 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { recordAudit, type Actor } from '../audit';
+import { DataError } from '../errors';
+import { orgPathScope, type OrgScoped } from '../scope';
+import { likePattern } from '../staff';
+import {
+  accountStatuses,
+  accountTiers,
+  creditLists,
+  decodeCursor,
+  industries,
+  int8,
+  minor,
+  noRows,
+  toPage,
+  updateVersioned,
+  type Page,
+} from './common';
+
+export const keyAccount = z.object({
+  id: z.string(),
+  name: z.string(),
+  registrationNo: z.string().nullable(),
+  industry: z.enum(industries),
+  tier: z.enum(accountTiers),
+  creditList: z.enum(creditLists),
+  creditLimitMinor: minor,
+  currency: z.string(),
+  status: z.enum(accountStatuses),
+  customerManagerId: int8.nullable(),
+  customerManagerName: z.string().nullable(),
+  orgUnitId: z.string(),
+  orgUnitName: z.string(),
+  address: z.string().nullable(),
+  notes: z.string().nullable(),
+  version: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type KeyAccount = z.infer<typeof keyAccount>;
+
+const columns = sql.fragment`
+  a.id, a.name, a.registration_no AS "registrationNo", a.industry, a.tier, a.credit_list AS "creditList",
+  a.credit_limit_minor AS "creditLimitMinor", a.currency, a.status, a.customer_manager_id AS "customerManagerId",
+  m.display_name AS "customerManagerName", a.org_unit_id AS "orgUnitId", o.name AS "orgUnitName", a.address, a.notes,
+  a.version, a.created_at AS "createdAt", a.updated_at AS "updatedAt"`;
+const from = sql.fragment`key_accounts a JOIN org_units o ON o.id = a.org_unit_id LEFT JOIN staff m ON m.id = a.customer_manager_id`;
+
+export interface AccountFilter {
+  /** Name contains (case-insensitive), or the exact id or registration number. */
+  q?: string;
+  tier?: (typeof accountTiers)[number];
+  status?: (typeof accountStatuses)[number];
+  creditList?: (typeof creditLists)[number];
+  industry?: (typeof industries)[number];
+  /** Accounts in this unit and below it. */
+  orgUnitId?: string;
+  customerManagerId?: number;
+  limit: number;
+  cursor?: string;
+}
+
+const accountCursor = z.tuple([z.string().max(200), z.string().max(64)]);
+
+/**
+ * Key accounts in the caller's subtree, by name, keyset-paginated on (name, id) so page 500 costs
+ * what page 1 does. Returns null when the cursor is not one this function wrote.
+ */
+export async function listAccounts(db: CommonQueryMethods, scope: OrgScoped, filter: AccountFilter): Promise<Page<KeyAccount> | null> {
+  const conditions = [orgPathScope(scope, sql.identifier(['o', 'path']))];
+  if (filter.q) {
+    conditions.push(sql.fragment`(a.name ILIKE ${likePattern(filter.q)} OR a.id = ${filter.q.toUpperCase()} OR a.registration_no = ${filter.q.toUpperCase()})`);
+  }
+  if (filter.tier) conditions.push(sql.fragment`a.tier = ${filter.tier}`);
+  if (filter.status) conditions.push(sql.fragment`a.status = ${filter.status}`);
+  if (filter.creditList) conditions.push(sql.fragment`a.credit_list = ${filter.creditList}`);
+  if (filter.industry) conditions.push(sql.fragment`a.industry = ${filter.industry}`);
+  if (filter.customerManagerId !== undefined) conditions.push(sql.fragment`a.customer_manager_id = ${filter.customerManagerId}`);
+  if (filter.orgUnitId) {
+    conditions.push(sql.fragment`o.path LIKE (SELECT path || '%' FROM org_units WHERE id = ${filter.orgUnitId})`);
+  }
+  if (filter.cursor !== undefined) {
+    const after = decodeCursor(filter.cursor, accountCursor);
+    if (!after) return null;
+    conditions.push(sql.fragment`(a.name, a.id) > (${after[0]}, ${after[1]})`);
+  }
+  const rows = await db.any(sql.type(keyAccount)`
+    SELECT ${columns} FROM ${from}
+    WHERE ${sql.join(conditions, sql.fragment` AND `)}
+    ORDER BY a.name, a.id
+    LIMIT ${filter.limit + 1}`);
+  return toPage(rows, filter.limit, (row) => [row.name, row.id]);
+}
+
+/** One account, or null when it does not exist or lies outside the caller's subtree. */
+export async function getAccount(db: CommonQueryMethods, scope: OrgScoped, id: string, lock = false): Promise<KeyAccount | null> {
+  return db.maybeOne(sql.type(keyAccount)`
+    SELECT ${columns} FROM ${from}
+    WHERE a.id = ${id} AND ${orgPathScope(scope, sql.identifier(['o', 'path']))}
+    ${lock ? sql.fragment`FOR UPDATE OF a` : sql.fragment``}`);
+}
+
+export interface NewAccount {
+  name: string;
+  registrationNo?: string | null;
+  industry: (typeof industries)[number];
+  tier: (typeof accountTiers)[number];
+  status?: (typeof accountStatuses)[number];
+  creditLimitMinor?: number;
+  currency?: string;
+  customerManagerId?: number | null;
+  orgUnitId: string;
+  address?: string | null;
+  notes?: string | null;
+}
+
+/**
+ * A customer manager may look after accounts of their own unit and the units below it.
+ * @throws DataError INVALID_REFERENCE otherwise
+ */
+async function checkCustomerManager(db: CommonQueryMethods, managerId: number, orgUnitId: string): Promise<void> {
+  const fits = await db.exists(sql.type(noRows)`
+    SELECT FROM staff s JOIN org_units mo ON mo.id = s.org_unit_id, org_units ao
+    WHERE s.id = ${managerId} AND s.active AND 'customer_manager' = ANY (s.roles)
+      AND ao.id = ${orgUnitId} AND ao.path LIKE mo.path || '%'`);
+  if (!fits) {
+    throw new DataError('INVALID_REFERENCE', `staff ${managerId} is not an active customer manager of unit ${orgUnitId} or above it`, {
+      field: 'customerManagerId',
+    });
+  }
+}
+
+/** Creates an account (the caller has checked the unit is in their scope). */
+export async function createAccount(db: CommonQueryMethods, who: Actor, scope: OrgScoped, input: NewAccount): Promise<KeyAccount> {
+  return db.transaction(async (tx) => {
+    if (input.customerManagerId != null) await checkCustomerManager(tx, input.customerManagerId, input.orgUnitId);
+    const id = await tx.oneFirst(sql.type(z.object({ id: z.string() }))`
+      INSERT INTO key_accounts (name, registration_no, industry, tier, status, credit_limit_minor, currency, customer_manager_id, org_unit_id, address, notes)
+      VALUES (${input.name}, ${input.registrationNo ?? null}, ${input.industry}, ${input.tier}, ${input.status ?? 'prospect'},
+              ${input.creditLimitMinor ?? 0}, ${input.currency ?? 'CNY'}, ${input.customerManagerId ?? null}, ${input.orgUnitId},
+              ${input.address ?? null}, ${input.notes ?? null})
+      RETURNING id`);
+    const row = (await getAccount(tx, scope, id))!;
+    await recordAudit(tx, who, { action: 'account.create', entityType: 'key_account', entityId: id, orgUnitId: row.orgUnitId, accountId: id, after: row });
+    return row;
+  });
+}
+
+export interface AccountChanges {
+  name?: string;
+  registrationNo?: string | null;
+  industry?: (typeof industries)[number];
+  tier?: (typeof accountTiers)[number];
+  status?: (typeof accountStatuses)[number];
+  creditLimitMinor?: number;
+  customerManagerId?: number | null;
+  orgUnitId?: string;
+  address?: string | null;
+  notes?: string | null;
+}
+
+/**
+ * Changes an account that is still at `version`. Moving it to another unit moves the rows that
+ * hang off it too, so they stay in the same scope as their account.
+ * @throws DataError NOT_FOUND (also outside the caller's subtree), STALE_VERSION, INVALID_REFERENCE
+ */
+export async function updateAccount(
+  db: CommonQueryMethods,
+  who: Actor,
+  scope: OrgScoped,
+  id: string,
+  version: number,
+  changes: AccountChanges,
+): Promise<KeyAccount> {
+  return db.transaction(async (tx) => {
+    const current = await getAccount(tx, scope, id);
+    const managerId = changes.customerManagerId !== undefined ? changes.customerManagerId : current?.customerManagerId;
+    const orgUnitId = changes.orgUnitId ?? current?.orgUnitId;
+    if (current && managerId != null && orgUnitId && (changes.customerManagerId !== undefined || changes.orgUnitId !== undefined)) {
+      await checkCustomerManager(tx, managerId, orgUnitId);
+    }
+    const sets = [];
+    if (changes.name !== undefined) sets.push(sql.fragment`name = ${changes.name}`);
+    if (changes.registrationNo !== undefined) sets.push(sql.fragment`registration_no = ${changes.registrationNo}`);
+    if (changes.industry !== undefined) sets.push(sql.fragment`industry = ${changes.industry}`);
+    if (changes.tier !== undefined) sets.push(sql.fragment`tier = ${changes.tier}`);
+    if (changes.status !== undefined) sets.push(sql.fragment`status = ${changes.status}`);
+    if (changes.creditLimitMinor !== undefined) sets.push(sql.fragment`credit_limit_minor = ${changes.creditLimitMinor}`);
+    if (changes.customerManagerId !== undefined) sets.push(sql.fragment`customer_manager_id = ${changes.customerManagerId}`);
+    if (changes.orgUnitId !== undefined) sets.push(sql.fragment`org_unit_id = ${changes.orgUnitId}`);
+    if (changes.address !== undefined) sets.push(sql.fragment`address = ${changes.address}`);
+    if (changes.notes !== undefined) sets.push(sql.fragment`notes = ${changes.notes}`);
+    const after = await updateVersioned(tx, who, {
+      table: 'key_accounts',
+      entity: 'key account',
+      id,
+      version,
+      sets,
+      read: (reader, lock) => getAccount(reader, scope, id, lock),
+      audit: () => ({ action: 'account.update', entityType: 'key_account', accountId: id }),
+    });
+    if (changes.orgUnitId !== undefined && current && changes.orgUnitId !== current.orgUnitId) {
+      for (const table of ['contacts', 'contracts', 'billing_accounts', 'subscriptions', 'orders', 'trouble_tickets']) {
+        await tx.query(sql.type(noRows)`UPDATE ${sql.identifier([table])} SET org_unit_id = ${changes.orgUnitId} WHERE account_id = ${id}`);
+      }
+      await tx.query(sql.type(noRows)`
+        UPDATE order_items SET org_unit_id = ${changes.orgUnitId} WHERE order_id IN (SELECT id FROM orders WHERE account_id = ${id})`);
+    }
+    return after;
+  });
+}
+
+/**
+ * Puts an account on a credit list (or takes it off), with the reason in the audit trail.
+ * @throws DataError NOT_FOUND, STALE_VERSION
+ */
+export async function changeCreditList(
+  db: CommonQueryMethods,
+  who: Actor,
+  scope: OrgScoped,
+  id: string,
+  version: number,
+  change: { creditList: (typeof creditLists)[number]; reason: string },
+): Promise<KeyAccount> {
+  return updateVersioned(db, who, {
+    table: 'key_accounts',
+    entity: 'key account',
+    id,
+    version,
+    sets: [sql.fragment`credit_list = ${change.creditList}`],
+    read: (reader, lock) => getAccount(reader, scope, id, lock),
+    audit: (before) => ({
+      action: 'account.credit_list',
+      entityType: 'key_account',
+      accountId: id,
+      details: { from: before.creditList, to: change.creditList, reason: change.reason },
+    }),
+  });
+}

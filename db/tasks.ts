@@ -1,0 +1,161 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { recordAudit, type Actor } from './audit';
+import { decodeCursor, toPage, type Page } from './crm/common';
+import { DataError, notFound } from './errors';
+import { orgScope, type OrgScoped } from './scope';
+
+export const humanTask = z.object({
+  id: z.string(),
+  workflowId: z.string(),
+  runId: z.string().nullable(),
+  processKey: z.string(),
+  processVersion: z.number().int(),
+  businessKey: z.string(),
+  nodeId: z.string(),
+  name: z.string(),
+  candidateGroups: z.array(z.string()),
+  candidateUsers: z.array(z.string()),
+  assignee: z.string().nullable(),
+  orgUnitId: z.string().nullable(),
+  customerId: z.string().nullable(),
+  priority: z.number().int(),
+  dueAt: z.string().nullable(),
+  formKey: z.string().nullable(),
+  formSchema: z.unknown().nullable(),
+  context: z.record(z.unknown()),
+  status: z.enum(['open', 'completed', 'cancelled']),
+  outcome: z.unknown().nullable(),
+  completedBy: z.string().nullable(),
+  createdAt: z.string(),
+  claimedAt: z.string().nullable(),
+  closedAt: z.string().nullable(),
+  version: z.number().int(),
+});
+export type HumanTask = z.infer<typeof humanTask>;
+
+const columns = sql.fragment`
+  t.id, t.workflow_id AS "workflowId", t.run_id AS "runId", t.process_key AS "processKey", t.process_version AS "processVersion",
+  t.business_key AS "businessKey", t.node_id AS "nodeId", t.name, t.candidate_groups AS "candidateGroups",
+  t.candidate_users AS "candidateUsers", t.assignee, t.org_unit_id AS "orgUnitId", t.customer_id AS "customerId", t.priority,
+  t.due_at AS "dueAt", t.form_key AS "formKey", t.form_schema AS "formSchema", t.context, t.status, t.outcome,
+  t.completed_by AS "completedBy", t.created_at AS "createdAt", t.claimed_at AS "claimedAt", t.closed_at AS "closedAt", t.version`;
+
+/** The caller as the inbox sees them: username, roles (= the groups they belong to) and scope. */
+export interface TaskCaller extends OrgScoped {
+  username: string;
+  roles: readonly string[];
+}
+
+/**
+ * A candidate for a task: one of its candidate groups is a role of theirs and the task's unit lies
+ * in their subtree (a task without a unit is not tied to a place: open to its groups anywhere), or
+ * the process named them as a candidate user, wherever they sit.
+ */
+function candidateOf(caller: TaskCaller) {
+  return sql.fragment`(
+    (t.candidate_groups && ${sql.array([...caller.roles], 'text')}
+      AND (t.org_unit_id IS NULL OR ${orgScope(caller, sql.identifier(['t', 'org_unit_id']))}))
+    OR ${caller.username} = ANY (t.candidate_users))`;
+}
+
+/** Who may see a task: its assignee and its candidates. */
+function visibleTo(caller: TaskCaller) {
+  return sql.fragment`(t.assignee = ${caller.username} OR ${candidateOf(caller)})`;
+}
+
+const cursorKey = z.tuple([z.string().datetime(), z.string().max(1000)]);
+
+/**
+ * `mine`: open tasks assigned to the caller. `group`: open, unclaimed tasks the caller is a
+ * candidate for. Oldest first (a queue), keyset-paginated; null for a foreign cursor.
+ */
+export async function listTasks(
+  db: CommonQueryMethods,
+  caller: TaskCaller,
+  filter: { view: 'mine' | 'group'; processKey?: string; customerId?: string; limit: number; cursor?: string },
+): Promise<Page<HumanTask> | null> {
+  const conditions = [sql.fragment`t.status = 'open'`];
+  conditions.push(filter.view === 'mine' ? sql.fragment`t.assignee = ${caller.username}` : sql.fragment`t.assignee IS NULL AND ${candidateOf(caller)}`);
+  if (filter.processKey) conditions.push(sql.fragment`t.process_key = ${filter.processKey}`);
+  if (filter.customerId) conditions.push(sql.fragment`t.customer_id = ${filter.customerId}`);
+  if (filter.cursor !== undefined) {
+    const after = decodeCursor(filter.cursor, cursorKey);
+    if (!after) return null;
+    conditions.push(sql.fragment`(t.created_at, t.id) > (${after[0]}::timestamptz, ${after[1]})`);
+  }
+  const rows = await db.any(sql.type(humanTask)`
+    SELECT ${columns} FROM human_tasks t WHERE ${sql.join(conditions, sql.fragment` AND `)}
+    ORDER BY t.created_at, t.id LIMIT ${filter.limit + 1}`);
+  return toPage(rows, filter.limit, (row) => [row.createdAt, row.id]);
+}
+
+/** A task the caller may see, or null (missing, or not theirs to see: the same answer). */
+export async function getTask(db: CommonQueryMethods, caller: TaskCaller, id: string, lock = false): Promise<HumanTask | null> {
+  return db.maybeOne(sql.type(humanTask)`
+    SELECT ${columns} FROM human_tasks t WHERE t.id = ${id} AND ${visibleTo(caller)} ${lock ? sql.fragment`FOR UPDATE` : sql.fragment``}`);
+}
+
+/** Whether the caller may act on the task now: an open task that is theirs or unclaimed. */
+export function completableBy(task: HumanTask, caller: TaskCaller): DataError | null {
+  if (task.status !== 'open') return new DataError('CONFLICT', `task ${task.id} is already ${task.status}`, { reason: 'TASK_CLOSED', status: task.status });
+  if (task.assignee !== null && task.assignee !== caller.username) {
+    return new DataError('CONFLICT', `task ${task.id} is claimed by ${task.assignee}`, { reason: 'TASK_CLAIMED', assignee: task.assignee });
+  }
+  return null;
+}
+
+/**
+ * Claims an open, unclaimed task for the caller. Claiming one's own task again changes nothing.
+ * @throws DataError NOT_FOUND (missing or not visible), CONFLICT (closed, or claimed by someone else)
+ */
+export async function claimTask(db: CommonQueryMethods, who: Actor, caller: TaskCaller, id: string): Promise<HumanTask> {
+  return db.transaction(async (tx) => {
+    const task = await getTask(tx, caller, id, true);
+    if (!task) throw notFound('task', id);
+    const refusal = completableBy(task, caller);
+    if (refusal) throw refusal;
+    if (task.assignee === caller.username) return task;
+    const after = await tx.one(sql.type(humanTask)`
+      UPDATE human_tasks t SET assignee = ${caller.username}, claimed_at = now(), version = version + 1 WHERE t.id = ${id} RETURNING ${columns}`);
+    await recordAudit(tx, who, {
+      action: 'task.claim',
+      entityType: 'human_task',
+      entityId: id,
+      orgUnitId: task.orgUnitId,
+      accountId: task.customerId,
+      before: { assignee: task.assignee },
+      after: { assignee: after.assignee },
+    });
+    return after;
+  });
+}
+
+/**
+ * Gives a claimed task back to its group.
+ * @throws DataError NOT_FOUND, CONFLICT (closed, or not claimed by the caller)
+ */
+export async function unclaimTask(db: CommonQueryMethods, who: Actor, caller: TaskCaller, id: string): Promise<HumanTask> {
+  return db.transaction(async (tx) => {
+    const task = await getTask(tx, caller, id, true);
+    if (!task) throw notFound('task', id);
+    if (task.status !== 'open') throw new DataError('CONFLICT', `task ${id} is already ${task.status}`, { reason: 'TASK_CLOSED' });
+    if (task.assignee !== caller.username) {
+      throw new DataError('CONFLICT', task.assignee ? `task ${id} is claimed by ${task.assignee}, not you` : `task ${id} is not claimed`, {
+        reason: 'NOT_CLAIMED_BY_YOU',
+      });
+    }
+    const after = await tx.one(sql.type(humanTask)`
+      UPDATE human_tasks t SET assignee = NULL, claimed_at = NULL, version = version + 1 WHERE t.id = ${id} RETURNING ${columns}`);
+    await recordAudit(tx, who, {
+      action: 'task.unclaim',
+      entityType: 'human_task',
+      entityId: id,
+      orgUnitId: task.orgUnitId,
+      accountId: task.customerId,
+      before: { assignee: task.assignee },
+      after: { assignee: null },
+    });
+    return after;
+  });
+}
