@@ -1,5 +1,7 @@
 import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
+import { createEngineActivities } from './engine';
+import { createExternalActivities } from './external';
 
 export type { ActivityDependencies } from './context';
 
@@ -7,6 +9,8 @@ export type { ActivityDependencies } from './context';
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEchoActivities(deps),
+    ...createEngineActivities(deps),
+    ...createExternalActivities(deps),
   };
 }
 

@@ -3,10 +3,14 @@ import path from 'node:path';
 import { ConfigError, loadConfig, projectRoot, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { ServiceError, startServices, type Services } from './services';
+// Static imports: bin/keyflow.js loads TypeScript through tsx's CommonJS hook, which does not
+// cover `import()` — a dynamic import of a .ts module fails there with ERR_MODULE_NOT_FOUND.
 import { startApi } from '../api/server';
 import { MigrationError, migrate } from '../db/migrate';
+import { simulatorOptions, startSimulator } from '../sim/server';
 import { bootstrap } from './bootstrap';
 import { createKeyflowWorker } from './worker';
+import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
 
 const usage = `usage: keyflow <command>
 
@@ -17,6 +21,8 @@ const usage = `usage: keyflow <command>
   migrate   apply pending database migrations to DATABASE_URL
   seed      seed a synthetic operator into DATABASE_URL's empty CRM:
             --accounts N (default 1000), --seed S (default 42); prints the counts as JSON
+  sim       run the simulator of the external systems (provisioning, accounting, SMS/e-mail, bank,
+            usage feed, alarms) on KEYFLOW_SIM_HOST:KEYFLOW_SIM_PORT; see sim/README.md
   test      start private test services, then type-check, lint and run the whole jest suite
             (arguments after \`--\` go to jest; --no-static skips type-check and lint)
 `;
@@ -148,6 +154,14 @@ async function runSeedCommand(args: string[]): Promise<void> {
   console.log(JSON.stringify({ seeded: result.seeded, seed, ms: result.ms, ...result.counts }));
 }
 
+async function runSim(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'sim');
+  const sim = await startSimulator(simulatorOptions(config, logger), config.KEYFLOW_SIM_HOST, config.KEYFLOW_SIM_PORT);
+  onStop(() => sim.stop());
+  logger.info({ url: sim.url }, 'simulator listening');
+}
+
 async function runMigrate(): Promise<void> {
   const config = loadConfig();
   requireUrl(config);
@@ -194,7 +208,9 @@ async function runTest(args: string[]): Promise<void> {
   let code = 1;
   try {
     await migrate(services.postgres.databaseUrl);
-    const jestCode = await run('jest', ['--runInBand', ...jestArgs], { ...testEnv, ...services.env });
+    const jestEnv = fillCallbackSecrets({ ...testEnv, ...services.env });
+    await startSimulatorProcess(services.supervisor, jestEnv, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
+    const jestCode = await run('jest', ['--runInBand', ...jestArgs], jestEnv);
     const [tscCode, eslintCode] = await staticChecks;
     if (tscCode !== 0) console.error('keyflow test: type-check failed');
     if (eslintCode !== 0) console.error('keyflow test: lint failed');
@@ -226,6 +242,8 @@ export async function main(argv: string[]): Promise<void> {
       return runSeedCommand(rest);
     case 'migrate':
       return runMigrate();
+    case 'sim':
+      return runSim();
     case 'test':
       return runTest(rest);
     case undefined:

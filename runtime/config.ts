@@ -10,6 +10,25 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+const httpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^https?:\/\//.test(value), 'must start with http:// or https://')
+  .transform((value) => value.replace(/\/+$/, ''));
+const optionalHttpUrl = httpUrl.optional().or(z.literal('').transform(() => undefined));
+/** A shared secret: long enough that guessing it is hopeless. */
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+  .refine((value) => value === undefined || value.length >= 16, 'must be at least 16 characters');
+const timeoutMs = z.coerce.number().int().min(100).max(600_000);
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback)
+    .transform((value) => value === 'true' || value === '1');
+
 const postgresUrl = z
   .string()
   .url()
@@ -37,10 +56,7 @@ export const configSchema = z.object({
   TEMPORAL_API_KEY: optionalText,
   KEYFLOW_TEMPORAL_PORT: port.default(7233),
   KEYFLOW_TEMPORAL_UI_PORT: port.default(8233),
-  KEYFLOW_TEMPORAL_HEADLESS: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((value) => value === 'true' || value === '1'),
+  KEYFLOW_TEMPORAL_HEADLESS: flag('false'),
   KEYFLOW_TASK_QUEUE: z.string().min(1).default('keyflow'),
   KEYFLOW_PYTHON: z.string().default('python3'),
   KEYFLOW_GO: z.string().default('go'),
@@ -54,6 +70,35 @@ export const configSchema = z.object({
   KEYFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   KEYFLOW_LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   KEYFLOW_SEED_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(200),
+
+  // External systems. An unset URL means the simulator's (`http://<sim host>:<sim port>/<system>/v1`);
+  // an unset token sends no Authorization header. Timeouts bound one HTTP attempt, not the retries.
+  KEYFLOW_PROVISIONING_URL: optionalHttpUrl,
+  KEYFLOW_PROVISIONING_TOKEN: optionalText,
+  KEYFLOW_PROVISIONING_TIMEOUT_MS: timeoutMs.default(10_000),
+  KEYFLOW_ACCOUNTING_URL: optionalHttpUrl,
+  KEYFLOW_ACCOUNTING_TOKEN: optionalText,
+  KEYFLOW_ACCOUNTING_TIMEOUT_MS: timeoutMs.default(10_000),
+  KEYFLOW_NOTIFY_URL: optionalHttpUrl,
+  KEYFLOW_NOTIFY_TOKEN: optionalText,
+  KEYFLOW_NOTIFY_TIMEOUT_MS: timeoutMs.default(10_000),
+  KEYFLOW_BANK_URL: optionalHttpUrl,
+  KEYFLOW_BANK_TOKEN: optionalText,
+  KEYFLOW_BANK_TIMEOUT_MS: timeoutMs.default(10_000),
+  KEYFLOW_USAGE_URL: optionalHttpUrl,
+  KEYFLOW_USAGE_TOKEN: optionalText,
+  KEYFLOW_USAGE_TIMEOUT_MS: timeoutMs.default(30_000),
+  /** Keyflow's API as partners reach it; sent as the callback address when set. */
+  KEYFLOW_PUBLIC_URL: optionalHttpUrl,
+  // Callbacks are refused (503) from a system whose secret is unset; `keyflow start` generates them.
+  KEYFLOW_CALLBACK_SECRET_PROVISIONING: optionalSecret,
+  KEYFLOW_CALLBACK_SECRET_BANK: optionalSecret,
+  KEYFLOW_CALLBACK_SECRET_ALARMS: optionalSecret,
+  KEYFLOW_CALLBACK_WINDOW_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  KEYFLOW_SIM_ENABLED: flag('true'),
+  KEYFLOW_SIM_HOST: z.string().default('127.0.0.1'),
+  KEYFLOW_SIM_CALLBACK_URL: optionalHttpUrl,
+  KEYFLOW_SIM_CALLBACK_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

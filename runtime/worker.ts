@@ -34,7 +34,8 @@ let runtimeInstalled = false;
 function installTemporalRuntime(config: Config, logger: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const level = (['trace', 'debug', 'info', 'warn', 'error'].includes(config.LOG_LEVEL) ? config.LOG_LEVEL.toUpperCase() : 'ERROR') as LogLevel;
+  // The SDK narrates every bundle and state change at INFO; below WARN only when debugging.
+  const level = (['trace', 'debug', 'warn', 'error'].includes(config.LOG_LEVEL) ? config.LOG_LEVEL.toUpperCase() : config.LOG_LEVEL === 'info' ? 'WARN' : 'ERROR') as LogLevel;
   try {
     Runtime.install({
       logger: new DefaultLogger(level, (entry) => {

@@ -91,6 +91,12 @@ export interface BpmnProcessInput {
   /** Indexed as search attributes (KfCustomerId, KfOrgUnit) so ops and the task list can filter. */
   customerId?: string;
   orgUnitId?: string;
+  /** false: never upsert search attributes (servers without Keyflow's, e.g. the time-skipping test server). */
+  indexSearchAttributes?: boolean;
+  /** Continue as new once the history passes this many events at a quiescent point (default 4,000; tests lower it). */
+  historyLimit?: number;
+  /** Set only by the interpreter itself when it continues as new: the tokens and state it carries over. */
+  resume?: import('./engine-state').ResumeState;
 }
 
 export type InstanceStatus = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -142,13 +148,95 @@ export interface ResolveIncidentInput {
   /** The outputs the skipped task would have produced; the token moves on as if it completed. */
   variables: Variables;
 }
+
+/** What `bpmnProcess` returns when the process reaches its end: the final variables (call activities map them back). */
+export interface BpmnProcessResult {
+  status: 'completed';
+  variables: Variables;
+}
+
 /**
- * ApplicationFailure types the `completeTask` update validator rejects with. The API answers
- * `taskNotOpen` (unknown task, or not open any more) with 409 and `invalidTaskData` (the variables
- * do not fit the task's form; put the failing fields in `details[0]`) with 422; any other
- * rejection is answered with 422 and its message.
+ * Failure types the interpreter's Update validators raise (ApplicationFailure.type), so the API can
+ * map them once: unknown → 404, closed → 409, form data → 400 with `details[0]` the field problems.
  */
-export const completeTaskRejection = {
-  taskNotOpen: 'TaskNotOpen',
-  invalidTaskData: 'InvalidTaskData',
+export const updateRejections = {
+  taskNotFound: 'TaskNotFound',
+  taskAlreadyCompleted: 'TaskAlreadyCompleted',
+  taskFormInvalid: 'TaskFormInvalid',
+  incidentNotFound: 'IncidentNotFound',
+  tokenNotFound: 'TokenNotFound',
+  nodeNotFound: 'NodeNotFound',
+  invalidInput: 'InvalidUpdateInput',
 } as const;
+
+/** One problem of a completion's form data: `details[0]` of a `TaskFormInvalid` rejection is a list of these. */
+export interface FormProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * Update `moveToken` (ops): cancels the token(s) at `fromNodeId` — an open user task there is
+ * closed as cancelled — and starts one at `toNodeId` in the same (sub-)process, after merging
+ * `variables`. Refused when no token stands at `fromNodeId` or `toNodeId` is not a node of the
+ * same scope.
+ */
+export const moveTokenUpdateName = 'moveToken';
+export interface MoveTokenInput {
+  fromNodeId: string;
+  toNodeId: string;
+  variables?: Variables;
+}
+export interface MoveTokenResult {
+  movedTokens: number;
+}
+
+/** Query `definition`: the model version this instance is pinned to. */
+export const definitionQueryName = 'definition';
+export interface PinnedDefinition {
+  key: string;
+  version: number;
+}
+
+/** Activity names the interpreter itself calls (registered by activities/engine.ts). */
+export const engineActivityNames = {
+  openUserTask: 'engine.openUserTask',
+  closeUserTask: 'engine.closeUserTask',
+  loadDefinition: 'engine.loadDefinition',
+} as const;
+
+/** Input of `engine.openUserTask`: the inbox row, upserted by `taskId`. */
+export interface OpenUserTaskInput {
+  taskId: string;
+  workflowId: string;
+  runId: string;
+  processKey: string;
+  processVersion: number;
+  businessKey: string;
+  nodeId: string;
+  name: string;
+  candidateGroups: string[];
+  assignee?: string;
+  dueAt?: string;
+  formKey?: string;
+  formSchema?: import('./model').FormField[];
+  priority?: number;
+  orgUnitId?: string;
+  customerId?: string;
+  /** Variables shown with the task (a snapshot at creation). */
+  context: Variables;
+}
+
+/** Input of `engine.closeUserTask`: completed (by whom, with what) or cancelled by a boundary, a move or a cancel. */
+export interface CloseUserTaskInput {
+  taskId: string;
+  status: 'completed' | 'cancelled';
+  completedBy?: string;
+  outcome?: Variables;
+}
+
+export interface LoadDefinitionInput {
+  key: string;
+  /** Omitted: the latest version at the moment of the call. */
+  version?: number;
+}

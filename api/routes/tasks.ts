@@ -3,7 +3,7 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
 import { recordAudit } from '../../db/audit';
 import { claimTask, completableBy, getTask, humanTask, listTasks, unclaimTask } from '../../db/tasks';
-import { completeTaskRejection, completeTaskUpdateName, type CompleteTaskInput } from '../../workflows/contracts';
+import { completeTaskUpdateName, updateRejections, type CompleteTaskInput } from '../../workflows/contracts';
 import type { ApiDependencies } from '../app';
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
@@ -146,7 +146,7 @@ function completionError(error: unknown, taskId: string): unknown {
   }
   if (error instanceof WorkflowUpdateFailedError) {
     const cause = error.cause;
-    if (cause instanceof ApplicationFailure && cause.type === completeTaskRejection.taskNotOpen) {
+    if (cause instanceof ApplicationFailure && (cause.type === updateRejections.taskNotFound || cause.type === updateRejections.taskAlreadyCompleted)) {
       return new ApiError('CONFLICT', cause.message || `task ${taskId} is not open`, { reason: 'TASK_NOT_OPEN' });
     }
     const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;

@@ -3,7 +3,7 @@
  * interpreter: it answers the `completeTask` update exactly as the contract says the engine does.
  */
 import { ApplicationFailure, condition, defineUpdate, setHandler } from '@temporalio/workflow';
-import { completeTaskRejection, completeTaskUpdateName, type CompleteTaskInput } from '../../../workflows/contracts';
+import { completeTaskUpdateName, updateRejections, type CompleteTaskInput } from '../../../workflows/contracts';
 
 export const completeTaskUpdate = defineUpdate<{ accepted: true }, [CompleteTaskInput]>(completeTaskUpdateName);
 
@@ -18,12 +18,15 @@ export async function fakeUserTasks(taskIds: string[]): Promise<Record<string, C
     },
     {
       validator: (input) => {
-        if (!taskIds.includes(input.taskId) || completed[input.taskId]) {
-          throw ApplicationFailure.create({ type: completeTaskRejection.taskNotOpen, message: `task ${input.taskId} is not open`, nonRetryable: true });
+        if (!taskIds.includes(input.taskId)) {
+          throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId}`, nonRetryable: true });
+        }
+        if (completed[input.taskId]) {
+          throw ApplicationFailure.create({ type: updateRejections.taskAlreadyCompleted, message: `task ${input.taskId} is already completed`, nonRetryable: true });
         }
         if (typeof input.variables.approved !== 'boolean') {
           throw ApplicationFailure.create({
-            type: completeTaskRejection.invalidTaskData,
+            type: updateRejections.taskFormInvalid,
             message: 'the form is not filled in correctly',
             details: [[{ field: 'approved', message: 'choose yes or no' }]],
             nonRetryable: true,

@@ -1,0 +1,250 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import express, { Router, type Request } from 'express';
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { callbackSecretFor } from '../../activities/external/endpoints';
+import { verifySignature } from '../../activities/external/signature';
+import { alarmCallback, bankPaymentCallback, provisioningCallback, type CallbackOutcome } from '../../activities/external/wire';
+import {
+  findReceipt,
+  insertReceipt,
+  latestSequence,
+  lockOrderingKey,
+  openCorrelations,
+  recordExternalAudit,
+  rememberNonce,
+} from '../../db/external';
+import { messageSignalName, type MessageInput, type Variables } from '../../workflows/contracts';
+import { callbackSystems, externalMessageNames, type CallbackSystem } from '../../workflows/external';
+import type { ApiDependencies } from '../app';
+import { ApiError, validationError } from '../errors';
+
+/** What one callback means to Keyflow: where it goes, how it orders, what message it becomes. */
+interface Interpretation {
+  eventId: string;
+  /** Finds the waiting instances in `external_correlations`. */
+  correlationId: string;
+  /** Events about the same thing, ordered by `sequence`: an event not newer than one taken is stale. */
+  orderingKey: string;
+  sequence: number;
+  /** Undefined for an informational event that is recorded but delivers nothing. */
+  message?: Omit<MessageInput, 'messageId'>;
+}
+
+const interpreters: Record<CallbackSystem, (body: unknown) => Interpretation> = {
+  provisioning(body) {
+    const event = provisioningCallback.parse(body);
+    return {
+      eventId: event.eventId,
+      correlationId: event.idempotencyKey,
+      orderingKey: event.idempotencyKey,
+      sequence: event.sequence,
+      message:
+        event.status === 'in_progress'
+          ? undefined
+          : {
+              name: externalMessageNames.provisioningResult,
+              correlationKey: event.serviceId,
+              variables: definedOnly({
+                provisioningStatus: event.status,
+                serviceId: event.serviceId,
+                provisioningRequestId: event.requestId,
+                provisioningFinishedAt: event.occurredAt,
+                provisioningFailureCode: event.reason?.code,
+                provisioningFailureMessage: event.reason?.message,
+              }),
+            },
+    };
+  },
+  bank(body) {
+    const event = bankPaymentCallback.parse(body);
+    return {
+      eventId: event.eventId,
+      correlationId: event.reference,
+      // A bank may report one transaction under a second event id; it is still one payment.
+      orderingKey: `transaction:${event.bankTransactionId}`,
+      sequence: 1,
+      message: {
+        name: externalMessageNames.paymentReceived,
+        correlationKey: event.reference,
+        variables: definedOnly({
+          paymentReference: event.reference,
+          paidAmountMinor: event.amountMinor,
+          paymentCurrency: event.currency,
+          paidAt: event.paidAt,
+          bankTransactionId: event.bankTransactionId,
+          payerName: event.payerName,
+        }),
+      },
+    };
+  },
+  alarms(body) {
+    const event = alarmCallback.parse(body);
+    return {
+      eventId: event.eventId,
+      correlationId: event.serviceId,
+      orderingKey: `alarm:${event.alarmId}`,
+      sequence: event.state === 'raised' ? 1 : 2,
+      message: {
+        name: event.state === 'raised' ? externalMessageNames.alarmRaised : externalMessageNames.alarmCleared,
+        correlationKey: event.serviceId,
+        variables: {
+          alarmId: event.alarmId,
+          serviceId: event.serviceId,
+          alarmState: event.state,
+          alarmSeverity: event.severity,
+          probableCause: event.probableCause,
+          alarmOccurredAt: event.occurredAt,
+        },
+      },
+    };
+  },
+};
+
+interface Handled {
+  outcome: CallbackOutcome;
+  eventId: string;
+  workflowIds: string[];
+  messageName?: string;
+}
+
+/**
+ * `POST /api/callbacks/{provisioning|bank|alarms}`: partners report asynchronous outcomes,
+ * payments and alarms. Not behind session auth: each system proves itself with an HMAC signature
+ * over timestamp, nonce and raw body (sim/README.md, "Callbacks"). Then, in this order: a stale or
+ * replayed signature is refused (401); a redelivered event answers 200 `duplicate` and changes
+ * nothing; an event older than one already taken answers 200 `stale`; an unknown correlation is 404
+ * and a finished instance 422; otherwise the event is delivered to the waiting instance as a BPMN
+ * message and answers 200 `delivered`. Every answer is written to the audit log.
+ */
+export function createCallbackRouter({ config, pool, temporal, logger }: ApiDependencies): Router {
+  const router = Router();
+  router.post('/:system', express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
+    const system = z.enum(callbackSystems).safeParse(req.params.system);
+    if (!system.success) throw new ApiError('NOT_FOUND', `no callbacks are taken from ${JSON.stringify(req.params.system)}`);
+    const actor = `system:${system.data}`;
+    const audit = (action: string, entityId: string, details: Record<string, unknown>) =>
+      recordExternalAudit(pool, { actor, action, entityType: 'callback', entityId, requestId: String(req.id), details: { system: system.data, ...details } }).catch((error) =>
+        logger.error({ err: error, system: system.data }, 'could not write the audit row of a callback'),
+      );
+
+    let eventId: string | undefined;
+    try {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      await authenticate(req, system.data, body);
+      const interpretation = interpret(system.data, body);
+      eventId = interpretation.eventId;
+      const handled = await pool.transaction((tx) => handle(tx, temporal, system.data, interpretation, body, String(req.id)));
+      await audit(`callback.${handled.outcome}`, handled.eventId, { status: 200, workflowIds: handled.workflowIds, messageName: handled.messageName });
+      res.status(200).json({ status: handled.outcome, eventId: handled.eventId, workflowIds: handled.workflowIds });
+    } catch (error) {
+      if (error instanceof ApiError) {
+        await audit('callback.refused', eventId ?? String(req.id), { status: error.status, code: error.code, message: error.message, reason: reasonOf(error) });
+      } else {
+        // Temporal or PostgreSQL failed us: nothing was taken, and the partner will send it again.
+        await audit('callback.failed', eventId ?? String(req.id), { status: 500, message: (error as Error).message });
+      }
+      throw error;
+    }
+  });
+
+  async function authenticate(req: Request, system: CallbackSystem, body: Buffer): Promise<void> {
+    const secret = callbackSecretFor(config, system);
+    if (!secret) throw new ApiError('UNAVAILABLE', `callbacks from ${system} are not configured on this Keyflow`);
+    const check = verifySignature({ secret, headers: req.headers, body, now: new Date(), windowSeconds: config.KEYFLOW_CALLBACK_WINDOW_SECONDS });
+    if (!check.ok) throw new ApiError('UNAUTHENTICATED', signatureMessages[check.reason], { reason: check.reason });
+    if (!(await rememberNonce(pool, system, check.nonce, config.KEYFLOW_CALLBACK_WINDOW_SECONDS))) {
+      throw new ApiError('UNAUTHENTICATED', 'this signed request was seen before', { reason: 'SIGNATURE_REPLAYED' });
+    }
+  }
+
+  return router;
+}
+
+const signatureMessages = {
+  SIGNATURE_MISSING: 'the callback is not signed',
+  SIGNATURE_MALFORMED: 'the callback signature headers are malformed',
+  SIGNATURE_STALE: 'the callback timestamp is outside the accepted window',
+  SIGNATURE_INVALID: 'the callback signature does not match',
+} as const;
+
+function interpret(system: CallbackSystem, body: Buffer): Interpretation {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ApiError('BAD_REQUEST', 'the callback body is not valid JSON');
+  }
+  try {
+    return interpreters[system](json);
+  } catch (error) {
+    if (error instanceof z.ZodError) throw validationError(error, 'body');
+    throw error;
+  }
+}
+
+async function handle(tx: CommonQueryMethods, temporal: Client, system: CallbackSystem, event: Interpretation, body: Buffer, requestId: string): Promise<Handled> {
+  await lockOrderingKey(tx, system, event.orderingKey);
+  const previous = await findReceipt(tx, system, event.eventId);
+  if (previous) return { outcome: 'duplicate', eventId: event.eventId, workflowIds: previous.workflow_ids, messageName: previous.message_name ?? undefined };
+
+  const waiting = await openCorrelations(tx, system, event.correlationId);
+  if (waiting.length === 0) {
+    throw new ApiError('NOT_FOUND', `no process instance waits for ${system} callbacks about ${JSON.stringify(event.correlationId)}`, { reason: 'UNKNOWN_CORRELATION' });
+  }
+  const receipt = {
+    system,
+    eventId: event.eventId,
+    correlationId: event.correlationId,
+    orderingKey: event.orderingKey,
+    sequence: event.sequence,
+    payload: JSON.parse(body.toString('utf8')) as unknown,
+    requestId,
+  };
+  if ((await latestSequence(tx, system, event.orderingKey)) >= event.sequence) {
+    await insertReceipt(tx, { ...receipt, outcome: 'stale', workflowIds: [] });
+    return { outcome: 'stale', eventId: event.eventId, workflowIds: [] };
+  }
+  if (!event.message) {
+    await insertReceipt(tx, { ...receipt, outcome: 'recorded', workflowIds: waiting });
+    return { outcome: 'recorded', eventId: event.eventId, workflowIds: waiting };
+  }
+
+  const running = (await Promise.all(waiting.map(async (workflowId) => ((await isRunning(temporal, workflowId)) ? workflowId : undefined)))).filter(
+    (workflowId): workflowId is string => workflowId !== undefined,
+  );
+  if (running.length === 0) {
+    throw new ApiError('UNPROCESSABLE', `the process instance waiting for ${JSON.stringify(event.correlationId)} is no longer running`, {
+      reason: 'INSTANCE_NOT_RUNNING',
+      workflowIds: waiting,
+    });
+  }
+  // The receipt row is written first: if a signal fails, the transaction rolls back and the
+  // partner's retry tries again; `messageId` lets the instance drop a second copy of a message that
+  // did get through before the failure.
+  await insertReceipt(tx, { ...receipt, outcome: 'delivered', messageName: event.message.name, workflowIds: running });
+  const input: MessageInput = { ...event.message, messageId: `${system}:${event.eventId}` };
+  for (const workflowId of running) {
+    await temporal.workflow.getHandle(workflowId).signal(messageSignalName, input);
+  }
+  return { outcome: 'delivered', eventId: event.eventId, workflowIds: running, messageName: event.message.name };
+}
+
+async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
+  try {
+    const description = await temporal.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+function reasonOf(error: ApiError): string | undefined {
+  const details = error.details as { reason?: unknown } | undefined;
+  return typeof details?.reason === 'string' ? details.reason : undefined;
+}
+
+function definedOnly(values: Record<string, unknown>): Variables {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+}

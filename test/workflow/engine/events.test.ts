@@ -1,0 +1,182 @@
+import { completeTaskUpdateName, messageSignalName } from '../../../workflows/contracts';
+import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
+
+describe('bpmnProcess: messages and timers', () => {
+  let engine: EngineHarness;
+
+  beforeAll(async () => {
+    engine = await createEngineHarness({});
+  });
+  afterAll(() => engine?.stop());
+
+  const messages = { done: { id: 'done', name: 'provisioningDone' }, note: { id: 'note', name: 'customerNote' } };
+
+  describe('a message catch event and a receive task', () => {
+    const model = buildModel(
+      'provisioning',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'wait', type: 'intermediateCatchEvent', event: { kind: 'message', messageRef: 'done', correlationKey: '=orderId' } },
+        { id: 'confirm', type: 'receiveTask', messageRef: 'note', outputs: [{ source: '=text', target: 'lastNote' }] },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'wait'],
+        ['f2', 'wait', 'confirm'],
+        ['f3', 'confirm', 'end'],
+      ],
+      { messages },
+    );
+
+    it('waits for the message with its correlation key, ignores other keys and duplicates, and maps the variables', async () => {
+      const handle = await engine.start(model, { orderId: 'O-1' });
+      await engine.waitFor(handle, (state) => state.activeNodes.some((node) => node.nodeId === 'wait'));
+
+      // a message for another order does not move the token
+      await handle.signal(messageSignalName, { name: 'provisioningDone', correlationKey: 'O-2', messageId: 'x1', variables: { circuit: 'wrong' } });
+      await handle.signal(messageSignalName, { name: 'provisioningDone', correlationKey: 'O-1', messageId: 'm1', variables: { circuit: 'GZ-0001' } });
+      const atConfirm = await engine.waitFor(handle, (state) => state.activeNodes.some((node) => node.nodeId === 'confirm'));
+      expect(atConfirm.variables.circuit).toBe('GZ-0001');
+
+      // a redelivered message (same messageId) does nothing, a new one moves the receive task
+      await handle.signal(messageSignalName, { name: 'provisioningDone', correlationKey: 'O-1', messageId: 'm1', variables: { circuit: 'again' } });
+      await handle.signal(messageSignalName, { name: 'customerNote', variables: { text: '请周末安装' } });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables).toMatchObject({ circuit: 'GZ-0001', lastNote: '请周末安装' });
+      expect(path_(await engine.state(handle))).toEqual(['start', 'wait', 'confirm', 'end']);
+      await engine.record('message-catch', handle);
+    });
+
+    it('keeps a message that arrives before the token reaches its catch event', async () => {
+      const handle = await engine.start(model, { orderId: 'O-9' });
+      // both callbacks come at once, before or while the token is still starting
+      await handle.signal(messageSignalName, { name: 'customerNote', variables: { text: 'early' } });
+      await handle.signal(messageSignalName, { name: 'provisioningDone', correlationKey: 'O-9', variables: { circuit: 'GZ-0009' } });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables).toMatchObject({ circuit: 'GZ-0009', lastNote: 'early' });
+      await engine.record('message-buffered', handle);
+    });
+  });
+
+  it('a timer catch event waits for its duration', async () => {
+    const model = buildModel(
+      'cool-off',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'pause', type: 'intermediateCatchEvent', event: { kind: 'timer', timer: { kind: 'duration', expression: '=wait' } } },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'pause'],
+        ['f2', 'pause', 'end'],
+      ],
+    );
+    const started = Date.now();
+    const { handle } = await engine.run(model, { wait: 'PT1S' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const state = await engine.state(handle);
+    expect(path_(state)).toEqual(['start', 'pause', 'end']);
+    const pause = state.completedNodes[1]!;
+    expect(Date.parse(pause.completedAt) - Date.parse(pause.startedAt)).toBeGreaterThanOrEqual(1000);
+    await engine.record('timer-catch', handle);
+  });
+
+  describe('timer boundary events on a user task', () => {
+    it('an interrupting timer cancels the task, closes its inbox row and takes the escalation path', async () => {
+      const model = buildModel(
+        'sla',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'handle', type: 'userTask', candidateGroups: 'dispatcher' },
+          { id: 'sla', type: 'boundaryEvent', attachedToRef: 'handle', cancelActivity: true, event: { kind: 'timer', timer: { kind: 'duration', expression: 'PT1S' } } },
+          { id: 'escalate', type: 'userTask', candidateGroups: 'supervisor' },
+          { id: 'end', type: 'endEvent' },
+          { id: 'escalated', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'handle'],
+          ['f2', 'handle', 'end'],
+          ['f3', 'sla', 'escalate'],
+          ['f4', 'escalate', 'escalated'],
+        ],
+      );
+      const handle = await engine.start(model, {}, { businessKey: 'T-1' });
+      const escalated = await engine.waitFor(handle, (state) => state.openTasks[0]?.nodeId === 'escalate');
+      expect(escalated.openTasks).toHaveLength(1);
+      const rows = await engine.tasks(handle.workflowId);
+      expect(rows.map((row) => [row.node_id, row.status])).toEqual([
+        ['handle', 'cancelled'],
+        ['escalate', 'open'],
+      ]);
+
+      // the search attribute follows the waiting node
+      const description = await handle.describe();
+      expect(description.searchAttributes.KfActiveNodes).toEqual(['escalate']);
+      expect(description.searchAttributes.KfProcessKey).toEqual(['sla']);
+      expect(description.searchAttributes.KfBusinessKey).toEqual(['T-1']);
+
+      await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: escalated.openTasks[0]!.taskId, variables: {}, completedBy: 'boss' }] });
+      await handle.result();
+      expect(path_(await engine.state(handle))).toEqual(['start', 'sla', 'escalate', 'escalated']);
+      await engine.record('timer-boundary-interrupting', handle);
+    });
+
+    it('a non-interrupting cycle timer sends reminders while the task stays open', async () => {
+      const model = buildModel(
+        'reminders',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'handle', type: 'userTask', candidateGroups: 'dispatcher' },
+          { id: 'remind', type: 'boundaryEvent', attachedToRef: 'handle', cancelActivity: false, event: { kind: 'timer', timer: { kind: 'cycle', expression: 'R2/PT0.5S' } } },
+          { id: 'count', type: 'scriptTask', assignments: [{ source: '=reminders + 1', target: 'reminders' }] },
+          { id: 'end', type: 'endEvent' },
+          { id: 'reminded', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'handle'],
+          ['f2', 'handle', 'end'],
+          ['f3', 'remind', 'count'],
+          ['f4', 'count', 'reminded'],
+        ],
+      );
+      const handle = await engine.start(model, { reminders: 0 });
+      const reminded = await engine.waitFor(handle, (state) => state.variables.reminders === 2);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect((await engine.state(handle)).variables.reminders).toBe(2);
+      await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: reminded.openTasks[0]!.taskId, variables: {}, completedBy: 'a' }] });
+      await handle.result();
+      const path = path_(await engine.state(handle));
+      expect(path.filter((id) => id === 'remind')).toHaveLength(2);
+      expect(path[path.length - 1]).toBe('end');
+      await engine.record('timer-boundary-cycle', handle);
+    });
+  });
+
+  it('a terminate end event ends the instance at once, cancelling the other branch', async () => {
+    const model = buildModel(
+      'terminate',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'fork', type: 'parallelGateway' },
+        { id: 'slow', type: 'userTask' },
+        { id: 'pause', type: 'intermediateCatchEvent', event: { kind: 'timer', timer: { kind: 'duration', expression: 'PT0.5S' } } },
+        { id: 'stop', type: 'endEvent', event: { kind: 'terminate' } },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'fork'],
+        ['f2', 'fork', 'slow'],
+        ['f3', 'fork', 'pause'],
+        ['f5', 'pause', 'stop'],
+        ['f4', 'slow', 'end'],
+      ],
+    );
+    const { handle } = await engine.run(model);
+    const state = await engine.state(handle);
+    expect(path_(state)).toContain('stop');
+    expect(path_(state)).not.toContain('end');
+    const rows = await engine.tasks(handle.workflowId);
+    expect(rows.map((row) => row.status)).toEqual(['cancelled']);
+    await engine.record('terminate-end', handle);
+  });
+});

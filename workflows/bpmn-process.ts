@@ -1,0 +1,1377 @@
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  isCancellation,
+  log,
+  scheduleActivity,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import {
+  bpmnErrorType,
+  bpmnProcessWorkflowType,
+  definitionQueryName,
+  engineActivityNames,
+  humanTaskId,
+  idempotencyKey,
+  messageSignalName,
+  moveTokenUpdateName,
+  processInstanceId,
+  resolveIncidentUpdateName,
+  retryIncidentUpdateName,
+  stateQueryName,
+  completeTaskUpdateName,
+  updateRejections,
+  type BpmnProcessInput,
+  type BpmnProcessResult,
+  type CloseUserTaskInput,
+  type CompleteTaskInput,
+  type Incident,
+  type InstanceStatus,
+  type MessageInput,
+  type MoveTokenInput,
+  type MoveTokenResult,
+  type OpenTask,
+  type OpenUserTaskInput,
+  type PinnedDefinition,
+  type ProcessInstanceState,
+  type ResolveIncidentInput,
+  type RetryIncidentInput,
+  type ServiceTaskRequest,
+  type Variables,
+} from './contracts';
+import type { CompensationEntry, CompletedNode, ResumedToken, ResumeState } from './engine-state';
+import { evaluateCondition, evaluateExpression, evaluateValue, ExpressionError } from './expression';
+import { validateFormData } from './forms';
+import type { Activity, BoundaryEvent, EventDefinition, FlowNode, ProcessModel, ServiceTask, UserTask } from './model';
+import { durationMs, instantMs, timerSchedule } from './timers';
+import { applyMappings, setPath } from './variables';
+
+export const completeTaskUpdate = defineUpdate<void, [CompleteTaskInput]>(completeTaskUpdateName);
+export const retryIncidentUpdate = defineUpdate<void, [RetryIncidentInput]>(retryIncidentUpdateName);
+export const resolveIncidentUpdate = defineUpdate<void, [ResolveIncidentInput]>(resolveIncidentUpdateName);
+export const moveTokenUpdate = defineUpdate<MoveTokenResult, [MoveTokenInput]>(moveTokenUpdateName);
+export const messageSignal = defineSignal<[MessageInput]>(messageSignalName);
+export const stateQuery = defineQuery<ProcessInstanceState>(stateQueryName);
+export const definitionQuery = defineQuery<PinnedDefinition>(definitionQueryName);
+
+const searchAttributeKeys = {
+  processKey: defineSearchAttributeKey('KfProcessKey', SearchAttributeType.KEYWORD),
+  businessKey: defineSearchAttributeKey('KfBusinessKey', SearchAttributeType.KEYWORD),
+  customerId: defineSearchAttributeKey('KfCustomerId', SearchAttributeType.KEYWORD),
+  orgUnit: defineSearchAttributeKey('KfOrgUnit', SearchAttributeType.KEYWORD),
+  incidentNode: defineSearchAttributeKey('KfIncidentNode', SearchAttributeType.KEYWORD),
+  processVersion: defineSearchAttributeKey('KfProcessVersion', SearchAttributeType.INT),
+  incident: defineSearchAttributeKey('KfIncident', SearchAttributeType.BOOL),
+  activeNodes: defineSearchAttributeKey('KfActiveNodes', SearchAttributeType.KEYWORD_LIST),
+};
+
+const defaultHistoryLimit = 4_000;
+const maxBufferedMessages = 500;
+const maxSeenMessageIds = 2_000;
+const maxCompletedNodes = 1_000;
+
+/** The engine's own activities: short, idempotent, retried until they succeed. */
+const engineActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['DefinitionNotFound'] },
+};
+/** Opening a task is never abandoned half-way: a cancelled open still finishes, so the close that follows finds its row. */
+const openTaskActivityOptions: ActivityOptions = { ...engineActivityOptions, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+
+/** A BPMN error in flight: thrown by an error end event or an activity, caught by a matching error boundary. */
+class BpmnErrorThrow extends Error {
+  constructor(
+    readonly errorCode: string,
+    message: string,
+    /** A technical failure after the last retry: only a catch-all error boundary catches it. */
+    readonly technical = false,
+  ) {
+    super(message);
+    this.name = 'BpmnErrorThrow';
+  }
+}
+
+/** The interpreter could not decide where a token goes (no true condition and no default flow). */
+class NoPathError extends Error {
+  override readonly name = 'NoPathError';
+}
+
+interface EventData {
+  variables?: Variables;
+  error?: { errorCode: string; errorMessage: string };
+}
+
+interface Scope {
+  id: string;
+  parent?: Scope;
+  /** Local variables visible to every token of the scope (multi-instance element, loop counter). */
+  locals?: Variables;
+  cancellation: CancellationScope;
+  tokens: Set<Token>;
+  joins: Map<string, Map<string, number>>;
+  inclusiveLeaders: Map<string, Token>;
+  error?: unknown;
+  terminated: boolean;
+  settle?: { resolve: () => void; reject: (error: unknown) => void };
+}
+
+interface Token {
+  id: string;
+  nodeId: string;
+  scope: Scope;
+  since: string;
+  viaFlow?: string;
+  /** Waits in progress (user task, message, timer, incident); > 0 puts the node in KfActiveNodes. */
+  waits: number;
+  stepScope?: CancellationScope;
+  moveTo?: string;
+  /** The event already happened (event-based gateway, boundary): the event node does not wait again. */
+  fired?: EventData;
+  /** Carried over a continue-as-new: resume this wait instead of entering the node afresh. */
+  resume?: ResumedToken;
+  /** What a continue-as-new would carry for this token; set while it waits somewhere resumable. */
+  resumable?: ResumedToken;
+  loopCounter?: number;
+  /** Set on tokens that run a compensation handler (not part of any scope). */
+  compensating?: boolean;
+}
+
+interface Execution {
+  locals?: Variables;
+  /** Multi-instance loop counter (1-based); 0 outside multi-instance. */
+  loopCounter: number;
+  /** Per-node execution number: the stable part of task ids and idempotency keys. */
+  execution: number;
+}
+
+interface OpenTaskEntry {
+  task: OpenTask;
+  node: UserTask;
+  token: Token;
+  completion?: CompleteTaskInput;
+}
+
+type IncidentResolution = { kind: 'retry'; variables?: Variables } | { kind: 'resolve'; variables: Variables };
+
+interface IncidentEntry {
+  incident: Incident;
+  resolution?: IncidentResolution;
+}
+
+interface Subscription {
+  name: string;
+  correlationKey?: string;
+  received?: MessageInput;
+}
+
+/** A step's outcome: flows to take, a jump to a (boundary) node, or null when the token was consumed by a join. */
+type StepResult = string[] | { jump: string; fired?: EventData } | null;
+
+/**
+ * Interprets one pinned ProcessModel. Every token is its own async flow; Temporal's deterministic
+ * scheduler interleaves them, so parallel branches really wait in parallel. Transient nodes
+ * (gateways, events without waits, script tasks) issue no commands, so they add no history.
+ */
+class Interpreter {
+  private readonly model: ProcessModel;
+  private readonly workflowId: string;
+  private readonly runId: string;
+  private vars: Variables;
+  private status: InstanceStatus = 'running';
+  private readonly liveTokens = new Map<string, Token>();
+  private readonly openTasks = new Map<string, OpenTaskEntry>();
+  private readonly completedTaskIds: Set<string>;
+  private readonly incidents = new Map<string, IncidentEntry>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly buffered: MessageInput[];
+  private readonly seenMessageIds: string[];
+  private readonly seenMessageIdSet: Set<string>;
+  private readonly counters: Record<string, number>;
+  private compensations: CompensationEntry[];
+  private readonly completedNodes: CompletedNode[];
+  private tokenSeq: number;
+  private incidentSeq: number;
+  private scopeSeq = 0;
+  private readonly children = new Map<string, FlowNode[]>();
+  private readonly reachers = new Map<string, Set<string>>();
+  private readonly activityOptions = new Map<string, ActivityOptions>();
+  private readonly indexing: boolean;
+  private indexDirty = false;
+  private indexed: { activeNodes: string; incident: boolean; incidentNode: string };
+  private root!: Scope;
+
+  constructor(private readonly input: BpmnProcessInput) {
+    this.model = input.definition;
+    const info = workflowInfo();
+    this.workflowId = info.workflowId;
+    this.runId = info.runId;
+    this.vars = { ...input.variables };
+    const resume = input.resume;
+    this.completedTaskIds = new Set(resume?.completedTaskIds ?? []);
+    this.buffered = [...(resume?.bufferedMessages ?? [])];
+    this.seenMessageIds = [...(resume?.seenMessageIds ?? [])];
+    this.seenMessageIdSet = new Set(this.seenMessageIds);
+    this.counters = { ...(resume?.counters ?? {}) };
+    this.compensations = [...(resume?.compensations ?? [])];
+    this.completedNodes = [...(resume?.completedNodes ?? [])];
+    this.tokenSeq = resume?.tokenSeq ?? 0;
+    this.incidentSeq = resume?.incidentSeq ?? 0;
+    this.indexing = input.indexSearchAttributes !== false;
+    const current = info.typedSearchAttributes;
+    this.indexed = {
+      activeNodes: (current.get(searchAttributeKeys.activeNodes) ?? []).join('\u0000'),
+      incident: current.get(searchAttributeKeys.incident) ?? false,
+      incidentNode: current.get(searchAttributeKeys.incidentNode) ?? '',
+    };
+    for (const node of Object.values(this.model.nodes)) {
+      const parent = node.parentId ?? '';
+      const list = this.children.get(parent) ?? [];
+      list.push(node);
+      this.children.set(parent, list);
+    }
+  }
+
+  async run(): Promise<BpmnProcessResult> {
+    this.installHandlers();
+    this.indexStatic();
+    if (this.indexing) void CancellationScope.nonCancellable(() => this.indexer());
+
+    this.root = this.createScope(undefined, undefined);
+    const resumed = this.input.resume?.tokens;
+    const done = this.runScope(
+      this.root,
+      resumed ? [] : this.startNodes(undefined).slice(0, 1).map((node) => node.id),
+      resumed,
+    ).then(
+      () => 'done' as const,
+      (error: unknown) => ({ error }),
+    );
+    // The watch for a continue-as-new point must not see the instance's cancellation: the cancel path below compensates first.
+    const continuePoint = CancellationScope.nonCancellable(() => this.continueAsNewPoint()).then(() => 'continue' as const);
+    const outcome = await Promise.race([done, continuePoint]);
+    if (outcome === 'continue') return this.continueAsNew();
+    if (outcome === 'done') {
+      this.status = 'completed';
+      return { status: 'completed', variables: this.vars };
+    }
+    const error = outcome.error;
+    if (isCancellation(error)) {
+      // Cancel = compensate what was done (the saga), then end as cancelled.
+      await CancellationScope.nonCancellable(() => this.compensate(undefined));
+      this.status = 'cancelled';
+      throw error;
+    }
+    this.status = 'failed';
+    if (error instanceof BpmnErrorThrow) {
+      throw ApplicationFailure.create({ type: bpmnErrorType, message: error.message, details: [{ errorCode: error.errorCode }], nonRetryable: true });
+    }
+    throw error;
+  }
+
+  // ---------------------------------------------------------------- handlers
+
+  private installHandlers(): void {
+    setHandler(stateQuery, () => this.state());
+    setHandler(definitionQuery, () => ({ key: this.model.key, version: this.model.version }));
+
+    setHandler(messageSignal, (message) => {
+      if (!message || typeof message.name !== 'string') return;
+      if (typeof message.messageId === 'string') {
+        if (this.seenMessageIdSet.has(message.messageId)) return;
+        this.seenMessageIdSet.add(message.messageId);
+        this.seenMessageIds.push(message.messageId);
+        if (this.seenMessageIds.length > maxSeenMessageIds) this.seenMessageIdSet.delete(this.seenMessageIds.shift()!);
+      }
+      const subscription = this.subscriptions.find((candidate) => !candidate.received && messageMatches(message, candidate.name, candidate.correlationKey));
+      if (subscription) {
+        subscription.received = message;
+        return;
+      }
+      // Callbacks may come before the token reaches its receive task: keep the message for it.
+      this.buffered.push(message);
+      if (this.buffered.length > maxBufferedMessages) this.buffered.shift();
+    });
+
+    setHandler(
+      completeTaskUpdate,
+      async (input) => {
+        // Validators do not run on replay: never assume what the validator checked.
+        await condition(() => this.openTasks.has(input.taskId) || this.completedTaskIds.has(input.taskId));
+        const entry = this.openTasks.get(input.taskId);
+        if (entry && !entry.completion) entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
+      },
+      {
+        validator: (input) => {
+          if (!input || typeof input.taskId !== 'string' || typeof input.completedBy !== 'string' || (input.variables !== undefined && !isPlainObject(input.variables))) {
+            throw ApplicationFailure.create({ type: updateRejections.invalidInput, message: 'completeTask needs { taskId, variables, completedBy }', nonRetryable: true });
+          }
+          const entry = this.openTasks.get(input.taskId);
+          if (this.completedTaskIds.has(input.taskId) || entry?.completion) {
+            throw ApplicationFailure.create({ type: updateRejections.taskAlreadyCompleted, message: `task ${input.taskId} is already completed`, nonRetryable: true });
+          }
+          if (!entry) throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId} in this instance`, nonRetryable: true });
+          const problems = validateFormData(entry.node.form, input.variables ?? {});
+          if (problems.length > 0) {
+            throw ApplicationFailure.create({
+              type: updateRejections.taskFormInvalid,
+              message: `form data does not fit task ${input.taskId}: ${problems.map((problem) => `${problem.field} ${problem.message}`).join('; ')}`,
+              details: [problems],
+              nonRetryable: true,
+            });
+          }
+        },
+      },
+    );
+
+    const findIncident = (incidentId: unknown): IncidentEntry => {
+      const entry = typeof incidentId === 'string' ? this.incidents.get(incidentId) : undefined;
+      if (!entry || entry.resolution) throw ApplicationFailure.create({ type: updateRejections.incidentNotFound, message: `no open incident ${String(incidentId)}`, nonRetryable: true });
+      return entry;
+    };
+    setHandler(
+      retryIncidentUpdate,
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
+        findIncident(input.incidentId).resolution = { kind: 'retry', variables: input.variables };
+      },
+      {
+        validator: (input) => {
+          findIncident(input?.incidentId);
+          if (input.variables !== undefined && !isPlainObject(input.variables)) throw invalidInput('variables must be an object');
+        },
+      },
+    );
+    setHandler(
+      resolveIncidentUpdate,
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
+        findIncident(input.incidentId).resolution = { kind: 'resolve', variables: input.variables ?? {} };
+      },
+      {
+        validator: (input) => {
+          findIncident(input?.incidentId);
+          if (input.variables !== undefined && !isPlainObject(input.variables)) throw invalidInput('variables must be an object');
+        },
+      },
+    );
+
+    setHandler(
+      moveTokenUpdate,
+      async (input) => {
+        const movable = () => [...this.liveTokens.values()].filter((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+        await condition(() => movable().length > 0);
+        if (input.variables) this.mergeVariables(input.variables, undefined);
+        const tokens = movable();
+        for (const token of tokens) {
+          token.moveTo = input.toNodeId;
+          token.stepScope!.cancel();
+        }
+        return { movedTokens: tokens.length };
+      },
+      {
+        validator: (input) => {
+          if (!input || typeof input.fromNodeId !== 'string' || typeof input.toNodeId !== 'string') throw invalidInput('moveToken needs { fromNodeId, toNodeId }');
+          if (input.variables !== undefined && !isPlainObject(input.variables)) throw invalidInput('variables must be an object');
+          const from = this.model.nodes[input.fromNodeId];
+          const to = this.model.nodes[input.toNodeId];
+          const movable = [...this.liveTokens.values()].some((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+          if (!from || !movable) throw ApplicationFailure.create({ type: updateRejections.tokenNotFound, message: `no movable token at ${input.fromNodeId}`, nonRetryable: true });
+          if (!to || to.parentId !== from.parentId || to.type === 'boundaryEvent' || (isActivityNode(to) && to.isForCompensation)) {
+            throw ApplicationFailure.create({ type: updateRejections.nodeNotFound, message: `${input.toNodeId} is not a node a token can move to from ${input.fromNodeId}`, nonRetryable: true });
+          }
+        },
+      },
+    );
+  }
+
+  private state(): ProcessInstanceState {
+    return {
+      processKey: this.model.key,
+      processVersion: this.model.version,
+      businessKey: this.input.businessKey,
+      status: this.status,
+      activeNodes: [...this.liveTokens.values()].map((token) => ({
+        tokenId: token.id,
+        nodeId: token.nodeId,
+        since: token.since,
+        ...(token.loopCounter ? { loopCounter: token.loopCounter } : {}),
+      })),
+      completedNodes: [...this.completedNodes],
+      variables: this.vars,
+      incidents: [...this.incidents.values()].map((entry) => entry.incident),
+      openTasks: [...this.openTasks.values()].filter((entry) => !entry.completion).map((entry) => entry.task),
+    };
+  }
+
+  // ---------------------------------------------------------------- search attributes
+
+  private indexStatic(): void {
+    if (!this.indexing) return;
+    const current = workflowInfo().typedSearchAttributes;
+    const wanted: SearchAttributeUpdatePair[] = [];
+    const want = (pair: SearchAttributeUpdatePair) => {
+      if (pair.value === undefined || pair.value === null || pair.value === '') return;
+      if (current.get(pair.key as never) !== pair.value) wanted.push(pair);
+    };
+    want({ key: searchAttributeKeys.processKey, value: this.model.key });
+    want({ key: searchAttributeKeys.businessKey, value: this.input.businessKey });
+    want({ key: searchAttributeKeys.processVersion, value: this.model.version });
+    want({ key: searchAttributeKeys.customerId, value: this.input.customerId ?? null });
+    want({ key: searchAttributeKeys.orgUnit, value: this.input.orgUnitId ?? null });
+    // Starters that set these already (the API does) cost no extra history event.
+    if (wanted.length > 0) upsertSearchAttributes(wanted);
+  }
+
+  private markIndex(): void {
+    if (this.indexing) this.indexDirty = true;
+  }
+
+  /** Coalesces every change of one activation into at most one upsert, and only when a value changed. */
+  private async indexer(): Promise<void> {
+    for (;;) {
+      await condition(() => this.indexDirty);
+      this.indexDirty = false;
+      const active = [...new Set([...this.liveTokens.values()].filter((token) => token.waits > 0).map((token) => token.nodeId))].sort();
+      const incidentEntries = [...this.incidents.values()];
+      const incident = incidentEntries.length > 0;
+      const incidentNode = incidentEntries[0]?.incident.nodeId ?? '';
+      const updates: SearchAttributeUpdatePair[] = [];
+      if (active.join('\u0000') !== this.indexed.activeNodes) {
+        updates.push({ key: searchAttributeKeys.activeNodes, value: active.length > 0 ? active : null });
+      }
+      if (incident !== this.indexed.incident) updates.push({ key: searchAttributeKeys.incident, value: incident });
+      if (incidentNode !== this.indexed.incidentNode) updates.push({ key: searchAttributeKeys.incidentNode, value: incidentNode || null });
+      if (updates.length === 0) continue;
+      this.indexed = { activeNodes: active.join('\u0000'), incident, incidentNode };
+      upsertSearchAttributes(updates);
+    }
+  }
+
+  // ---------------------------------------------------------------- scopes and tokens
+
+  private createScope(parent: Scope | undefined, locals: Variables | undefined): Scope {
+    return {
+      id: parent ? `scope-${++this.scopeSeq}` : 'root',
+      parent,
+      locals,
+      cancellation: new CancellationScope(),
+      tokens: new Set(),
+      joins: new Map(),
+      inclusiveLeaders: new Map(),
+      terminated: false,
+    };
+  }
+
+  /** Resolves when every token of the scope has ended; rejects with the first error (after the others ended). */
+  private runScope(scope: Scope, startNodeIds: string[], resumed?: ResumedToken[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      scope.settle = { resolve, reject };
+      for (const nodeId of startNodeIds) this.spawnToken(scope, nodeId, undefined, {});
+      for (const resume of resumed ?? []) this.spawnToken(scope, resume.nodeId, resume.viaFlow, { resume, since: resume.since });
+      if (scope.tokens.size === 0) resolve();
+    });
+  }
+
+  private spawnToken(scope: Scope, nodeId: string, viaFlow: string | undefined, extra: Partial<Token>): Token {
+    const token: Token = { id: `t${++this.tokenSeq}`, nodeId, scope, since: nowIso(), viaFlow, waits: 0, ...extra };
+    scope.tokens.add(token);
+    this.liveTokens.set(token.id, token);
+    scope.cancellation.run(() => this.runToken(token)).then(
+      () => this.tokenEnded(token, undefined),
+      (error: unknown) => this.tokenEnded(token, error ?? new Error('token failed')),
+    );
+    return token;
+  }
+
+  private tokenEnded(token: Token, error: unknown): void {
+    const scope = token.scope;
+    scope.tokens.delete(token);
+    this.liveTokens.delete(token.id);
+    if (token.waits > 0) this.markIndex();
+    if (error !== undefined && scope.error === undefined) {
+      const expectedCancel = isCancellation(error) && (scope.terminated || scope.cancellation.consideredCancelled);
+      if (!expectedCancel) {
+        scope.error = error;
+        scope.cancellation.cancel();
+      }
+    }
+    if (scope.tokens.size > 0 || !scope.settle) return;
+    const { resolve, reject } = scope.settle;
+    scope.settle = undefined;
+    if (scope.error !== undefined) reject(scope.error);
+    else if (scope.terminated) resolve();
+    else if (scope.cancellation.consideredCancelled) reject(error ?? new CancelledFailure('scope cancelled'));
+    else resolve();
+  }
+
+  private async runToken(token: Token): Promise<void> {
+    for (;;) {
+      const node = this.node(token.nodeId);
+      let result: StepResult;
+      if (needsStepScope(node)) {
+        const stepScope = new CancellationScope();
+        token.stepScope = stepScope;
+        try {
+          result = await stepScope.run(() => this.stepWithIncidents(token, node));
+        } catch (error) {
+          if (token.moveTo !== undefined && isCancellation(error)) {
+            const target = token.moveTo;
+            token.moveTo = undefined;
+            this.place(token, target, undefined);
+            continue;
+          }
+          throw error;
+        } finally {
+          token.stepScope = undefined;
+        }
+      } else {
+        result = await this.stepWithIncidents(token, node);
+      }
+      if (result === null) return;
+      if (!Array.isArray(result)) {
+        this.place(token, result.jump, undefined);
+        token.fired = result.fired;
+        continue;
+      }
+      this.recordCompletion(node.id, token.since);
+      if (result.length === 0) return;
+      for (let index = 1; index < result.length; index++) {
+        const flowId = result[index]!;
+        this.spawnToken(token.scope, this.flowTarget(flowId), flowId, {});
+      }
+      this.place(token, this.flowTarget(result[0]!), result[0]);
+    }
+  }
+
+  private place(token: Token, nodeId: string, viaFlow: string | undefined): void {
+    token.nodeId = nodeId;
+    token.viaFlow = viaFlow;
+    token.since = nowIso();
+    token.fired = undefined;
+  }
+
+  private recordCompletion(nodeId: string, startedAt: string): void {
+    this.completedNodes.push({ nodeId, startedAt, completedAt: nowIso() });
+    if (this.completedNodes.length > maxCompletedNodes) this.completedNodes.splice(0, this.completedNodes.length - maxCompletedNodes);
+  }
+
+  /** A failing step parks its token as an incident; retry re-runs the step, resolve takes the outgoing flows. */
+  private async stepWithIncidents(token: Token, node: FlowNode): Promise<StepResult> {
+    for (;;) {
+      try {
+        return await this.step(token, node);
+      } catch (error) {
+        if (!isIncidentCause(error)) throw error;
+        const resolution = await this.parkIncident(token, node.id, error, 1);
+        if (resolution.variables) this.mergeVariables(resolution.variables, token.scope.locals);
+        if (resolution.kind === 'resolve') return node.outgoing;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- elements
+
+  private async step(token: Token, node: FlowNode): Promise<StepResult> {
+    switch (node.type) {
+      case 'startEvent':
+        return node.outgoing;
+      case 'endEvent':
+        await this.throwEvent(token, node.event);
+        return [];
+      case 'intermediateThrowEvent':
+        await this.throwEvent(token, node.event);
+        return node.outgoing;
+      case 'intermediateCatchEvent': {
+        const data = token.fired ?? (await this.waitForEvent(token, node, node.event, token.scope.locals));
+        token.fired = undefined;
+        this.applyEventOutputs(node, data, token.scope.locals);
+        return node.outgoing;
+      }
+      case 'boundaryEvent':
+        this.applyEventOutputs(node, token.fired ?? {}, token.scope.locals);
+        return node.outgoing;
+      case 'exclusiveGateway':
+        return this.exclusive(token, node.outgoing, node.defaultFlowId);
+      case 'parallelGateway':
+        if (node.incoming.length > 1 && !this.parallelJoin(token, node.id, node.incoming)) return null;
+        return node.outgoing;
+      case 'inclusiveGateway':
+        if (node.incoming.length > 1 && !(await this.inclusiveJoin(token, node.id))) return null;
+        return this.inclusiveSplit(token, node.outgoing, node.defaultFlowId);
+      case 'eventBasedGateway':
+        return this.eventBased(token, node.outgoing);
+      default:
+        return this.activity(token, node);
+    }
+  }
+
+  private async throwEvent(token: Token, event: EventDefinition): Promise<void> {
+    switch (event.kind) {
+      case 'terminate':
+        token.scope.terminated = true;
+        token.scope.cancellation.cancel();
+        return;
+      case 'error': {
+        const definition = event.errorRef ? this.model.errors[event.errorRef] : undefined;
+        const code = definition?.errorCode ?? event.errorRef ?? 'error';
+        throw new BpmnErrorThrow(code, definition?.name ?? `BPMN error ${code}`);
+      }
+      case 'compensation':
+        await this.compensate(event.activityRef);
+        return;
+      default:
+        // none, message and signal throws have no behaviour of their own here.
+        return;
+    }
+  }
+
+  private exclusive(token: Token, outgoing: string[], defaultFlowId: string | undefined): string[] {
+    if (outgoing.length === 0 || (outgoing.length === 1 && this.model.flows[outgoing[0]!]?.condition === undefined)) return outgoing;
+    const context = this.context(token.scope.locals);
+    for (const flowId of outgoing) {
+      if (flowId === defaultFlowId) continue;
+      const condition = this.model.flows[flowId]?.condition;
+      if (condition === undefined || evaluateCondition(condition, context)) return [flowId];
+    }
+    if (defaultFlowId) return [defaultFlowId];
+    throw new NoPathError(`no outgoing condition of ${token.nodeId} is true and there is no default flow`);
+  }
+
+  private inclusiveSplit(token: Token, outgoing: string[], defaultFlowId: string | undefined): string[] {
+    if (outgoing.length === 0 || (outgoing.length === 1 && this.model.flows[outgoing[0]!]?.condition === undefined)) return outgoing;
+    const context = this.context(token.scope.locals);
+    const taken = outgoing.filter((flowId) => {
+      if (flowId === defaultFlowId) return false;
+      const condition = this.model.flows[flowId]?.condition;
+      return condition === undefined || evaluateCondition(condition, context);
+    });
+    if (taken.length > 0) return taken;
+    if (defaultFlowId) return [defaultFlowId];
+    throw new NoPathError(`no outgoing condition of ${token.nodeId} is true and there is no default flow`);
+  }
+
+  /** True when this token completes the join (it continues); false when it was absorbed. */
+  private parallelJoin(token: Token, gatewayId: string, incoming: string[]): boolean {
+    const arrivals = token.scope.joins.get(gatewayId) ?? new Map<string, number>();
+    token.scope.joins.set(gatewayId, arrivals);
+    const via = token.viaFlow ?? '';
+    arrivals.set(via, (arrivals.get(via) ?? 0) + 1);
+    if (!incoming.every((flowId) => (arrivals.get(flowId) ?? 0) > 0)) return false;
+    for (const flowId of incoming) arrivals.set(flowId, arrivals.get(flowId)! - 1);
+    return true;
+  }
+
+  /** The first token to arrive leads; it fires once no other token of the scope can still reach the gateway. */
+  private async inclusiveJoin(token: Token, gatewayId: string): Promise<boolean> {
+    const scope = token.scope;
+    const leader = scope.inclusiveLeaders.get(gatewayId);
+    if (leader && leader !== token) return false;
+    scope.inclusiveLeaders.set(gatewayId, token);
+    const reachers = this.reachersOf(gatewayId);
+    try {
+      await condition(() => ![...scope.tokens].some((other) => other !== token && other.nodeId !== gatewayId && reachers.has(other.nodeId)));
+    } finally {
+      scope.inclusiveLeaders.delete(gatewayId);
+    }
+    return true;
+  }
+
+  private reachersOf(nodeId: string): Set<string> {
+    const known = this.reachers.get(nodeId);
+    if (known) return known;
+    const seen = new Set<string>();
+    const queue = [nodeId];
+    while (queue.length > 0) {
+      const current = this.model.nodes[queue.pop()!];
+      if (!current) continue;
+      const sources = current.incoming.map((flowId) => this.model.flows[flowId]?.sourceId).filter((id): id is string => id !== undefined);
+      if (current.type === 'boundaryEvent') sources.push(current.attachedToRef);
+      for (const source of sources) {
+        if (seen.has(source)) continue;
+        seen.add(source);
+        queue.push(source);
+      }
+    }
+    seen.delete(nodeId);
+    this.reachers.set(nodeId, seen);
+    return seen;
+  }
+
+  private async eventBased(token: Token, outgoing: string[]): Promise<StepResult> {
+    const race = new CancellationScope();
+    try {
+      const winner = await race.run(() =>
+        Promise.race(
+          outgoing.map(async (flowId) => {
+            const target = this.node(this.flowTarget(flowId));
+            const event: EventDefinition =
+              target.type === 'receiveTask'
+                ? { kind: 'message', messageRef: target.messageRef, correlationKey: target.correlationKey }
+                : 'event' in target
+                  ? target.event
+                  : { kind: 'none' };
+            return { flowId, data: await this.waitForEvent(token, target, event, token.scope.locals) };
+          }),
+        ),
+      );
+      // The chosen event node runs next without waiting again.
+      this.recordCompletion(token.nodeId, token.since);
+      return { jump: this.flowTarget(winner.flowId), fired: winner.data };
+    } finally {
+      race.cancel();
+    }
+  }
+
+  private async waitForEvent(token: Token, node: FlowNode, event: EventDefinition, locals: Variables | undefined): Promise<EventData> {
+    if (event.kind === 'message') return this.receive(token, node.id, event.messageRef, event.correlationKey, locals);
+    if (event.kind === 'timer') {
+      let deadline: number;
+      if (token.resume?.kind === 'timer') {
+        deadline = token.resume.deadline;
+        token.resume = undefined;
+      } else {
+        deadline = Date.now() + timerSchedule(event.timer, this.context(locals), Date.now()).firstDelayMs;
+      }
+      await this.waiting(token, { kind: 'timer', nodeId: node.id, since: token.since, viaFlow: token.viaFlow, deadline }, () => sleep(Math.max(0, deadline - Date.now())));
+      return {};
+    }
+    throw new ExpressionError(node.id, `${event.kind} catch events are not supported`);
+  }
+
+  /** Opens a message subscription (or takes a message that came early) and waits for a match. */
+  private async receive(token: Token, nodeId: string, messageRef: string, correlationKeyExpression: string | undefined, locals: Variables | undefined): Promise<EventData> {
+    let name: string;
+    let correlationKey: string | undefined;
+    if (token.resume?.kind === 'message') {
+      ({ name, correlationKey } = token.resume);
+      token.resume = undefined;
+    } else {
+      name = this.model.messages[messageRef]?.name ?? messageRef;
+      correlationKey = correlationKeyExpression === undefined ? undefined : correlationString(evaluateValue(correlationKeyExpression, this.context(locals)));
+    }
+    const early = this.buffered.findIndex((message) => messageMatches(message, name, correlationKey));
+    if (early >= 0) {
+      const [message] = this.buffered.splice(early, 1);
+      return { variables: message!.variables };
+    }
+    const subscription: Subscription = { name, correlationKey };
+    this.subscriptions.push(subscription);
+    try {
+      await this.waiting(token, { kind: 'message', nodeId, since: token.since, viaFlow: token.viaFlow, name, correlationKey }, () =>
+        condition(() => subscription.received !== undefined),
+      );
+      return { variables: subscription.received!.variables };
+    } finally {
+      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+    }
+  }
+
+  /** Runs a wait with the token counted as waiting (KfActiveNodes) and, when given, resumable across continue-as-new. */
+  private async waiting<T>(token: Token, resumable: ResumedToken | undefined, wait: () => Promise<T>): Promise<T> {
+    token.waits++;
+    if (resumable && token.waits === 1) token.resumable = resumable;
+    this.markIndex();
+    try {
+      return await wait();
+    } finally {
+      token.waits--;
+      token.resumable = undefined;
+      this.markIndex();
+    }
+  }
+
+  private applyEventOutputs(node: FlowNode, data: EventData, locals: Variables | undefined): void {
+    const variables = { ...(data.variables ?? {}), ...(data.error ?? {}) };
+    if (node.outputs && node.outputs.length > 0) {
+      this.writeMapped(node.outputs, { ...this.context(locals), ...variables }, locals);
+    } else if (data.variables) {
+      this.mergeVariables(data.variables, locals);
+    }
+  }
+
+  // ---------------------------------------------------------------- activities
+
+  private async activity(token: Token, node: Activity): Promise<StepResult> {
+    const locals = token.scope.locals;
+    const boundaries = node.boundaryEventIds.map((id) => this.node(id) as BoundaryEvent).filter((boundary) => boundary.event.kind !== 'compensation');
+    const run = () => (node.multiInstance ? this.multiInstance(token, node, locals) : this.body(token, node, { locals, loopCounter: 0, execution: this.nextExecution(node.id) }));
+    if (boundaries.length === 0) {
+      await run();
+      this.rememberCompensation(node, locals);
+      return node.outgoing;
+    }
+    const body = new CancellationScope();
+    const watchers = new CancellationScope();
+    let interruptedBy: { boundary: BoundaryEvent; data: EventData } | undefined;
+    for (const boundary of boundaries) {
+      if (boundary.event.kind !== 'timer' && boundary.event.kind !== 'message') continue;
+      watchers
+        .run(() =>
+          this.watchBoundary(token, boundary, locals, (data) => {
+            if (interruptedBy) return;
+            interruptedBy = { boundary, data };
+            body.cancel();
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isCancellation(error)) log.warn('boundary event failed', { nodeId: boundary.id, error: String(error) });
+        });
+    }
+    try {
+      await body.run(run);
+      this.rememberCompensation(node, locals);
+      return node.outgoing;
+    } catch (error) {
+      if (interruptedBy && isCancellation(error)) return { jump: interruptedBy.boundary.id, fired: interruptedBy.data };
+      if (error instanceof BpmnErrorThrow) {
+        const boundary = this.matchErrorBoundary(boundaries, error);
+        if (boundary) return { jump: boundary.id, fired: { error: { errorCode: error.errorCode, errorMessage: error.message } } };
+      }
+      throw error;
+    } finally {
+      watchers.cancel();
+    }
+  }
+
+  private matchErrorBoundary(boundaries: BoundaryEvent[], error: BpmnErrorThrow): BoundaryEvent | undefined {
+    const errorBoundaries = boundaries.filter((boundary) => boundary.event.kind === 'error');
+    if (!error.technical) {
+      const specific = errorBoundaries.find((boundary) => {
+        const ref = (boundary.event as { errorRef?: string }).errorRef;
+        return ref !== undefined && (this.model.errors[ref]?.errorCode ?? ref) === error.errorCode;
+      });
+      if (specific) return specific;
+    }
+    return errorBoundaries.find((boundary) => (boundary.event as { errorRef?: string }).errorRef === undefined);
+  }
+
+  private async watchBoundary(token: Token, boundary: BoundaryEvent, locals: Variables | undefined, interrupt: (data: EventData) => void): Promise<void> {
+    const event = boundary.event;
+    if (event.kind === 'timer') {
+      const schedule = timerSchedule(event.timer, this.context(locals), Date.now());
+      let delay = schedule.firstDelayMs;
+      const times = boundary.cancelActivity ? 1 : schedule.repetitions;
+      for (let fired = 0; fired < times; fired++) {
+        await sleep(delay);
+        if (boundary.cancelActivity) return interrupt({});
+        this.spawnToken(token.scope, boundary.id, undefined, { fired: {} });
+        delay = schedule.intervalMs;
+      }
+      return;
+    }
+    if (event.kind === 'message') {
+      for (;;) {
+        const data = await this.receive(token, boundary.id, event.messageRef, event.correlationKey, locals);
+        if (boundary.cancelActivity) return interrupt(data);
+        this.spawnToken(token.scope, boundary.id, undefined, { fired: data });
+      }
+    }
+  }
+
+  private async multiInstance(token: Token, node: Activity, locals: Variables | undefined): Promise<void> {
+    const spec = node.multiInstance!;
+    const items = evaluateExpression(spec.inputCollection, this.context(locals));
+    if (!Array.isArray(items)) throw new ExpressionError(spec.inputCollection, `the multi-instance collection of ${node.id} is not a list`);
+    const results: unknown[] = items.map(() => null);
+    let completed = 0;
+    let active = 0;
+    let done = false;
+    const iterate = async (index: number) => {
+      const iterationLocals: Variables = { ...(locals ?? {}), loopCounter: index + 1 };
+      if (spec.inputElement) iterationLocals[spec.inputElement] = items[index];
+      active++;
+      try {
+        await this.body(token, node, { locals: iterationLocals, loopCounter: index + 1, execution: this.nextExecution(node.id) });
+      } finally {
+        active--;
+      }
+      completed++;
+      const context = { ...this.vars, ...iterationLocals };
+      if (spec.outputElement) results[index] = evaluateExpression(spec.outputElement, context);
+      if (spec.completionCondition) {
+        const counts = { nrOfInstances: items.length, nrOfCompletedInstances: completed, nrOfActiveInstances: active };
+        if (evaluateCondition(spec.completionCondition, { ...context, ...counts })) done = true;
+      }
+    };
+    if (spec.sequential) {
+      for (let index = 0; index < items.length && !done; index++) await iterate(index);
+    } else {
+      const scope = new CancellationScope();
+      let failure: unknown;
+      await scope.run(() =>
+        Promise.allSettled(
+          items.map((_, index) =>
+            iterate(index).then(
+              () => {
+                if (done) scope.cancel();
+              },
+              (error: unknown) => {
+                if (done && isCancellation(error)) return;
+                if (failure === undefined) failure = error;
+                scope.cancel();
+              },
+            ),
+          ),
+        ),
+      );
+      if (failure !== undefined) throw failure;
+    }
+    if (spec.outputCollection) this.writeVariable(spec.outputCollection, results, locals);
+  }
+
+  /** One execution of an activity's behaviour; a technical failure parks it as an incident in place. */
+  private async body(token: Token, node: Activity, execution: Execution): Promise<void> {
+    const previous = token.loopCounter;
+    if (execution.loopCounter) token.loopCounter = execution.loopCounter;
+    try {
+      for (;;) {
+        try {
+          await this.executeBody(token, node, execution);
+          return;
+        } catch (error) {
+          if (!isIncidentCause(error)) throw error;
+          const attempts = node.type === 'serviceTask' && error instanceof ActivityFailure ? node.retries : 1;
+          const resolution = await this.parkIncident(token, node.id, error, attempts);
+          if (resolution.variables) this.mergeVariables(resolution.variables, execution.locals);
+          if (resolution.kind === 'resolve') return;
+        }
+      }
+    } finally {
+      token.loopCounter = previous;
+    }
+  }
+
+  private async executeBody(token: Token, node: Activity, execution: Execution): Promise<void> {
+    switch (node.type) {
+      case 'serviceTask':
+        return this.serviceTask(node, execution);
+      case 'userTask':
+        return this.userTask(token, node, execution);
+      case 'scriptTask':
+        this.writeMapped(node.assignments, this.context(execution.locals), execution.locals, true);
+        return;
+      case 'receiveTask': {
+        const data = token.fired ?? (await this.receive(token, node.id, node.messageRef, node.correlationKey, execution.locals));
+        token.fired = undefined;
+        this.applyEventOutputs(node, data, execution.locals);
+        return;
+      }
+      case 'task':
+        if (node.outputs?.length) this.writeMapped(node.outputs, this.context(execution.locals), execution.locals);
+        return;
+      case 'callActivity':
+        return this.callActivity(node, execution);
+      case 'subProcess': {
+        const locals = node.inputs?.length ? { ...(execution.locals ?? {}), ...applyMappings(node.inputs, this.context(execution.locals)) } : execution.locals;
+        const inner = this.createScope(token.scope, locals);
+        await this.runScope(
+          inner,
+          this.startNodes(node.id).slice(0, 1).map((start) => start.id),
+        );
+        if (node.outputs?.length) this.writeMapped(node.outputs, this.context(locals), execution.locals);
+        return;
+      }
+    }
+  }
+
+  private async serviceTask(node: ServiceTask, execution: Execution): Promise<void> {
+    const context = this.context(execution.locals);
+    const request: ServiceTaskRequest = {
+      input: node.inputs?.length ? applyMappings(node.inputs, context) : context,
+      context: {
+        workflowId: this.workflowId,
+        processKey: this.model.key,
+        processVersion: this.model.version,
+        businessKey: this.input.businessKey,
+        nodeId: node.id,
+        loopCounter: execution.loopCounter,
+        idempotencyKey: idempotencyKey(this.workflowId, node.id, String(execution.execution)),
+      },
+    };
+    let result: unknown;
+    try {
+      result = await scheduleActivity(node.taskType, [request], this.serviceTaskOptions(node));
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const cause = error instanceof ActivityFailure ? error.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === bpmnErrorType) {
+        const details = cause.details?.[0] as { errorCode?: unknown } | undefined;
+        throw new BpmnErrorThrow(String(details?.errorCode ?? cause.message), cause.message);
+      }
+      if (this.hasCatchAllErrorBoundary(node)) {
+        throw new BpmnErrorThrow(cause instanceof ApplicationFailure && cause.type ? cause.type : 'TECHNICAL_FAILURE', (cause ?? (error as Error)).message, true);
+      }
+      throw error;
+    }
+    const variables = isPlainObject(result) ? result : {};
+    if (node.outputs?.length) this.writeMapped(node.outputs, { ...context, ...variables }, execution.locals);
+    else this.mergeVariables(variables, execution.locals);
+  }
+
+  private serviceTaskOptions(node: ServiceTask): ActivityOptions {
+    let options = this.activityOptions.get(node.id);
+    if (!options) {
+      const timeoutMs = safeDuration(node.timeout, 60_000);
+      options = {
+        startToCloseTimeout: timeoutMs,
+        retry: {
+          maximumAttempts: Math.max(1, node.retries),
+          initialInterval: safeDuration(node.retryBackoff, 1_000),
+          backoffCoefficient: 2,
+          nonRetryableErrorTypes: [bpmnErrorType],
+        },
+      };
+      this.activityOptions.set(node.id, options);
+    }
+    return options;
+  }
+
+  private hasCatchAllErrorBoundary(node: Activity): boolean {
+    return node.boundaryEventIds.some((id) => {
+      const boundary = this.model.nodes[id];
+      return boundary?.type === 'boundaryEvent' && boundary.event.kind === 'error' && boundary.event.errorRef === undefined;
+    });
+  }
+
+  private async userTask(token: Token, node: UserTask, execution: Execution): Promise<void> {
+    let task: OpenTask;
+    const resumed = token.resume?.kind === 'userTask' ? token.resume : undefined;
+    if (resumed) {
+      token.resume = undefined;
+      task = resumed.task;
+    } else {
+      const context = this.context(execution.locals);
+      const taskId = humanTaskId(this.workflowId, node.id, execution.execution);
+      const candidateGroups = node.candidateGroups === undefined ? [] : toStringList(evaluateValue(node.candidateGroups, context));
+      const assignee = node.assignee === undefined ? undefined : optionalString(evaluateValue(node.assignee, context));
+      const dueAt = node.dueDate === undefined ? undefined : dueInstant(evaluateValue(node.dueDate, context));
+      task = {
+        taskId,
+        nodeId: node.id,
+        name: node.name ?? node.id,
+        candidateGroups,
+        ...(assignee ? { assignee } : {}),
+        ...(dueAt ? { dueAt } : {}),
+        ...(node.formKey ? { formKey: node.formKey } : {}),
+      };
+      const taskContext = node.inputs?.length ? applyMappings(node.inputs, context) : {};
+      const open: OpenUserTaskInput = {
+        taskId,
+        workflowId: this.workflowId,
+        runId: this.runId,
+        processKey: this.model.key,
+        processVersion: this.model.version,
+        businessKey: this.input.businessKey,
+        nodeId: node.id,
+        name: task.name,
+        candidateGroups,
+        assignee,
+        dueAt,
+        formKey: node.formKey,
+        formSchema: node.form,
+        priority: node.priority,
+        orgUnitId: this.input.orgUnitId,
+        customerId: this.input.customerId,
+        context: { ...taskContext, ...(execution.loopCounter ? { loopCounter: execution.loopCounter } : {}) },
+      };
+      try {
+        await scheduleActivity(engineActivityNames.openUserTask, [open], openTaskActivityOptions);
+      } catch (error) {
+        if (isCancellation(error)) await CancellationScope.nonCancellable(() => this.closeTask({ taskId, status: 'cancelled' }));
+        throw error;
+      }
+    }
+    const entry: OpenTaskEntry = { task, node, token };
+    this.openTasks.set(task.taskId, entry);
+    const resumable: ResumedToken | undefined =
+      token.scope === this.root && !node.multiInstance
+        ? { kind: 'userTask', nodeId: node.id, since: token.since, viaFlow: token.viaFlow, execution: execution.execution, task }
+        : undefined;
+    try {
+      await this.waiting(token, resumable, () => condition(() => entry.completion !== undefined));
+    } catch (error) {
+      this.openTasks.delete(task.taskId);
+      if (isCancellation(error)) await CancellationScope.nonCancellable(() => this.closeTask({ taskId: task.taskId, status: 'cancelled' }));
+      throw error;
+    }
+    const completion = entry.completion!;
+    this.openTasks.delete(task.taskId);
+    this.completedTaskIds.add(task.taskId);
+    if (node.outputs?.length) this.writeMapped(node.outputs, { ...this.context(execution.locals), ...completion.variables }, execution.locals);
+    else this.mergeVariables(completion.variables, execution.locals);
+    await this.closeTask({ taskId: task.taskId, status: 'completed', completedBy: completion.completedBy, outcome: completion.variables });
+  }
+
+  private async closeTask(input: CloseUserTaskInput): Promise<void> {
+    await scheduleActivity(engineActivityNames.closeUserTask, [input], engineActivityOptions);
+  }
+
+  private async callActivity(node: Extract<Activity, { type: 'callActivity' }>, execution: Execution): Promise<void> {
+    const context = this.context(execution.locals);
+    const calledKey = String(evaluateValue(node.calledElement, context));
+    const version = typeof node.calledVersion === 'number' ? node.calledVersion : undefined;
+    const definition = await scheduleActivity<ProcessModel>(engineActivityNames.loadDefinition, [{ key: calledKey, version }], engineActivityOptions);
+    const childBusinessKey = node.businessKey
+      ? String(evaluateValue(node.businessKey, context))
+      : `${this.input.businessKey}/${node.id}${execution.loopCounter ? `/${execution.loopCounter}` : ''}`;
+    const propagate = node.propagateAllVariables !== false;
+    const variables = node.inputs?.length ? applyMappings(node.inputs, context) : propagate ? { ...context } : {};
+    let result: BpmnProcessResult;
+    try {
+      result = await executeChild<(input: BpmnProcessInput) => Promise<BpmnProcessResult>>(bpmnProcessWorkflowType, {
+        workflowId: processInstanceId(calledKey, childBusinessKey),
+        args: [
+          {
+            definition,
+            businessKey: childBusinessKey,
+            variables,
+            parent: { workflowId: this.workflowId, nodeId: node.id },
+            startedBy: this.input.startedBy,
+            customerId: this.input.customerId,
+            orgUnitId: this.input.orgUnitId,
+            indexSearchAttributes: this.input.indexSearchAttributes,
+            historyLimit: this.input.historyLimit,
+          },
+        ],
+      });
+    } catch (error) {
+      const cause = error instanceof ChildWorkflowFailure ? error.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === bpmnErrorType) {
+        const details = cause.details?.[0] as { errorCode?: unknown } | undefined;
+        throw new BpmnErrorThrow(String(details?.errorCode ?? cause.message), cause.message);
+      }
+      throw error;
+    }
+    const childVariables = result.variables ?? {};
+    if (node.outputs?.length) this.writeMapped(node.outputs, { ...context, ...childVariables }, execution.locals);
+    else if (propagate) this.mergeVariables(childVariables, execution.locals);
+  }
+
+  // ---------------------------------------------------------------- compensation
+
+  private rememberCompensation(node: Activity, locals: Variables | undefined): void {
+    if (node.isForCompensation) return;
+    for (const id of node.boundaryEventIds) {
+      const boundary = this.model.nodes[id];
+      if (boundary?.type === 'boundaryEvent' && boundary.event.kind === 'compensation' && boundary.compensationHandlerId) {
+        this.compensations.push({ nodeId: node.id, handlerId: boundary.compensationHandlerId, ...(locals ? { locals } : {}) });
+      }
+    }
+  }
+
+  /** Runs the handlers of completed activities (all, or those of one activity) in reverse completion order. */
+  private async compensate(activityRef: string | undefined): Promise<void> {
+    const due = this.compensations.filter((entry) => activityRef === undefined || entry.nodeId === activityRef);
+    this.compensations = this.compensations.filter((entry) => !due.includes(entry));
+    for (const entry of due.reverse()) {
+      const handler = this.node(entry.handlerId) as Activity;
+      const token: Token = { id: `t${++this.tokenSeq}`, nodeId: handler.id, scope: this.root, since: nowIso(), waits: 0, compensating: true };
+      this.liveTokens.set(token.id, token);
+      try {
+        await this.body(token, handler, { locals: entry.locals, loopCounter: 0, execution: this.nextExecution(handler.id) });
+        this.recordCompletion(handler.id, token.since);
+      } finally {
+        this.liveTokens.delete(token.id);
+        if (token.waits > 0) this.markIndex();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- incidents
+
+  private async parkIncident(token: Token, nodeId: string, error: unknown, attempts: number): Promise<IncidentResolution> {
+    const { errorType, message } = describeFailure(error);
+    const incident: Incident = { id: `${nodeId}:${++this.incidentSeq}`, nodeId, tokenId: token.id, errorType, message, attempts, createdAt: nowIso() };
+    const entry: IncidentEntry = { incident };
+    this.incidents.set(incident.id, entry);
+    log.info('incident', { ...incident });
+    try {
+      await this.waiting(token, undefined, () => condition(() => entry.resolution !== undefined));
+      return entry.resolution!;
+    } finally {
+      this.incidents.delete(incident.id);
+      this.markIndex();
+    }
+  }
+
+  // ---------------------------------------------------------------- continue-as-new
+
+  private async continueAsNewPoint(): Promise<void> {
+    const limit = this.input.historyLimit ?? defaultHistoryLimit;
+    await condition(() => {
+      const info = workflowInfo();
+      return (info.historyLength > limit || info.continueAsNewSuggested) && this.quiescent() && allHandlersFinished();
+    });
+  }
+
+  /** Every token waits at the process level somewhere it can resume, with nothing else in flight. */
+  private quiescent(): boolean {
+    if (this.liveTokens.size === 0 || this.incidents.size > 0) return false;
+    for (const token of this.liveTokens.values()) {
+      if (token.scope !== this.root || token.compensating || !token.resumable || token.waits !== 1) return false;
+      const node = this.model.nodes[token.nodeId];
+      if (!node || (isActivityNode(node) && node.boundaryEventIds.some((id) => this.model.nodes[id]?.type === 'boundaryEvent' && (this.model.nodes[id] as BoundaryEvent).event.kind !== 'compensation'))) {
+        return false;
+      }
+    }
+    return this.openTasks.size === [...this.liveTokens.values()].filter((token) => token.resumable?.kind === 'userTask').length;
+  }
+
+  private continueAsNew(): Promise<never> {
+    const resume: ResumeState = {
+      tokens: [...this.liveTokens.values()].map((token) => token.resumable!),
+      bufferedMessages: this.buffered,
+      seenMessageIds: this.seenMessageIds,
+      completedTaskIds: [...this.completedTaskIds].slice(-maxSeenMessageIds),
+      counters: this.counters,
+      compensations: this.compensations,
+      completedNodes: this.completedNodes.slice(-200),
+      tokenSeq: this.tokenSeq,
+      incidentSeq: this.incidentSeq,
+      runs: (this.input.resume?.runs ?? 0) + 1,
+    };
+    return continueAsNew<(input: BpmnProcessInput) => Promise<BpmnProcessResult>>({ ...this.input, variables: this.vars, resume });
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private node(id: string): FlowNode {
+    const node = this.model.nodes[id];
+    if (!node) throw new Error(`model ${this.model.key} has no node ${id}`);
+    return node;
+  }
+
+  private flowTarget(flowId: string): string {
+    const flow = this.model.flows[flowId];
+    if (!flow) throw new Error(`model ${this.model.key} has no sequence flow ${flowId}`);
+    return flow.targetId;
+  }
+
+  private startNodes(parentId: string | undefined): FlowNode[] {
+    const starts = (this.children.get(parentId ?? '') ?? []).filter((node) => node.type === 'startEvent');
+    // A process with a none start and message starts is started at the none start.
+    return [...starts.filter((node) => node.type === 'startEvent' && node.event.kind === 'none'), ...starts.filter((node) => node.type === 'startEvent' && node.event.kind !== 'none')];
+  }
+
+  private nextExecution(nodeId: string): number {
+    const next = this.counters[nodeId] ?? 0;
+    this.counters[nodeId] = next + 1;
+    return next;
+  }
+
+  private context(locals: Variables | undefined): Variables {
+    return locals ? { ...this.vars, ...locals } : this.vars;
+  }
+
+  private writeVariable(target: string, value: unknown, locals: Variables | undefined): void {
+    setPath(this.vars, target, value);
+    if (locals) setPath(locals, target, value);
+  }
+
+  private mergeVariables(variables: Variables, locals: Variables | undefined): void {
+    for (const [name, value] of Object.entries(variables)) this.writeVariable(name, value, locals);
+  }
+
+  /**
+   * Evaluates mappings and writes them. `sequential` (script tasks) lets each assignment see the
+   * ones before it; otherwise all are evaluated first, so a failing one writes nothing.
+   */
+  private writeMapped(mappings: { source: string; target: string }[], context: Variables, locals: Variables | undefined, sequential = false): void {
+    if (sequential) {
+      for (const mapping of mappings) {
+        this.writeVariable(mapping.target, evaluateExpression(mapping.source, this.context(locals)), locals);
+      }
+      return;
+    }
+    const values = mappings.map((mapping) => [mapping.target, evaluateExpression(mapping.source, context)] as const);
+    for (const [target, value] of values) this.writeVariable(target, value, locals);
+  }
+}
+
+/** Runs one BPMN process instance: the model in `input.definition`, pinned for the instance's life. */
+export async function bpmnProcess(input: BpmnProcessInput): Promise<BpmnProcessResult> {
+  return new Interpreter(input).run();
+}
+
+function needsStepScope(node: FlowNode): boolean {
+  return node.type !== 'startEvent' && node.type !== 'endEvent' && node.type !== 'exclusiveGateway' && node.type !== 'parallelGateway' && node.type !== 'boundaryEvent';
+}
+
+function isActivityNode(node: FlowNode): node is Activity {
+  return 'boundaryEventIds' in node;
+}
+
+function isIncidentCause(error: unknown): boolean {
+  return !isCancellation(error) && !(error instanceof BpmnErrorThrow);
+}
+
+function describeFailure(error: unknown): { errorType: string; message: string } {
+  if (error instanceof ActivityFailure || error instanceof ChildWorkflowFailure) {
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure) return { errorType: cause.type ?? 'ApplicationFailure', message: cause.message };
+    return { errorType: cause?.name ?? error.name, message: cause?.message ?? error.message };
+  }
+  if (error instanceof ExpressionError) return { errorType: 'ExpressionError', message: error.message };
+  if (error instanceof Error) return { errorType: error.name, message: error.message };
+  return { errorType: 'Error', message: String(error) };
+}
+
+function messageMatches(message: MessageInput, name: string, correlationKey: string | undefined): boolean {
+  return message.name === name && (correlationKey === undefined || message.correlationKey === correlationKey);
+}
+
+function correlationString(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function isPlainObject(value: unknown): value is Variables {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: updateRejections.invalidInput, message, nonRetryable: true });
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+function safeDuration(text: string | undefined, fallbackMs: number): number {
+  if (!text) return fallbackMs;
+  const ms = durationMs(text);
+  return ms > 0 ? ms : fallbackMs;
+}
+
+function toStringList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String).filter((entry) => entry.length > 0);
+  if (typeof value === 'string') return value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return [];
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === null || value === undefined || value === '' ? undefined : String(value);
+}
+
+/** A due date is a duration from now (`P2D`) or an instant. */
+function dueInstant(value: unknown): string | undefined {
+  const text = optionalString(value);
+  if (!text) return undefined;
+  if (/^P/i.test(text.trim())) return new Date(Date.now() + durationMs(text)).toISOString();
+  return new Date(instantMs(text)).toISOString();
+}

@@ -1,0 +1,7 @@
+// Keyflow's BPMN model code: XML → executable model, validation, summaries. Pure (no Node
+// built-ins), shared by the API and the designer; the workflow bundle never imports it — the
+// interpreter receives the parsed model in its input.
+export { parseBpmn, keyflowNamespace, kfDescriptor, maxBpmnBytes, isIsoDuration, isIsoInstant, isIsoCycle, type ParseResult } from './parse';
+export { validateModel, processKeyPattern, type ValidationOptions } from './validate';
+export { summariseModel, type ModelSummary } from './summary';
+export { modelProblemCodes, documentElementId, type ModelProblem, type ModelProblemCode } from './problems';

@@ -1,0 +1,601 @@
+import { BpmnModdle } from 'bpmn-moddle';
+import type {
+  BoundaryEvent,
+  EventDefinition,
+  FlowNode,
+  FormField,
+  Mapping,
+  MultiInstance,
+  ProcessModel,
+  SequenceFlow,
+  TimerDefinition,
+} from '../model';
+import kfDescriptor from './kf.json';
+import { documentElementId, type ModelProblem, type ModelProblemCode } from './problems';
+import { validateModel, type ValidationOptions } from './validate';
+
+/** The namespace of Keyflow's BPMN extension attributes and elements (`kf:`). */
+export const keyflowNamespace = kfDescriptor.uri;
+export { kfDescriptor };
+
+/** Largest BPMN document accepted: real models are tens of kilobytes. */
+export const maxBpmnBytes = 2 * 1024 * 1024;
+
+export interface ParseResult {
+  /** The executable model; present whenever the XML was a readable BPMN process, even with problems. */
+  model?: ProcessModel;
+  /** Every problem found; a model is deployable only when this is empty. */
+  problems: ModelProblem[];
+}
+
+/** A moddle element: typed loosely, since bpmn-moddle's own types do not know `kf:`. */
+type El = { $type: string; id?: string; name?: string; [key: string]: any };
+
+const defaultRetries = 3;
+const defaultTimeout = 'PT1M';
+
+/** Elements that may sit in a process but carry no behaviour: pools, lanes, annotations, data. */
+const ignoredElements = new Set([
+  'bpmn:TextAnnotation',
+  'bpmn:Association',
+  'bpmn:Group',
+  'bpmn:DataObject',
+  'bpmn:DataObjectReference',
+  'bpmn:DataStoreReference',
+  'bpmn:Category',
+]);
+
+/** Element kinds Keyflow cannot execute; the validator names them. */
+const unsupportedElements: Record<string, string> = {
+  'bpmn:ComplexGateway': 'complex gateways',
+  'bpmn:SendTask': 'send tasks (use a service task)',
+  'bpmn:BusinessRuleTask': 'business rule tasks (use a service task or a script task)',
+  'bpmn:Transaction': 'transaction sub-processes',
+  'bpmn:AdHocSubProcess': 'ad-hoc sub-processes',
+  'bpmn:ImplicitThrowEvent': 'implicit throw events',
+  'bpmn:ChoreographyTask': 'choreographies',
+};
+
+const supportedSummary =
+  'supported: start/end/intermediate/boundary events (none, message, timer, error, compensation, terminate, signal), service, user, script, receive, manual and plain tasks, call activities, embedded sub-processes, exclusive, parallel, inclusive and event-based gateways';
+
+/**
+ * Parses BPMN 2.0 XML with Keyflow's `kf:` extension into the executable model and validates it,
+ * returning every problem at once (never throwing on bad input). Refuses oversized documents and
+ * any DTD (entity expansion, external entities) before an XML parser sees them.
+ */
+export async function parseBpmn(xml: string, options: ValidationOptions = {}): Promise<ParseResult> {
+  const refusal = screenXml(xml);
+  if (refusal) return { problems: [refusal] };
+
+  const moddle = new BpmnModdle({ kf: kfDescriptor });
+  let definitions: El;
+  let warnings: { message: string; element?: El }[];
+  try {
+    const result = await moddle.fromXML(xml, 'bpmn:Definitions');
+    definitions = result.rootElement as unknown as El;
+    warnings = result.warnings as never;
+  } catch (error) {
+    const message = firstLine((error as Error).message);
+    const notBpmn = /failed to parse document as <bpmn:Definitions>/.test(message);
+    return {
+      problems: [
+        notBpmn
+          ? problem(documentElementId, 'NOT_BPMN', 'the document is XML but not BPMN 2.0: its root must be <definitions> in the namespace http://www.omg.org/spec/BPMN/20100524/MODEL')
+          : problem(documentElementId, 'XML_MALFORMED', `the document is not well-formed XML (${message})`),
+      ],
+    };
+  }
+
+  const problems: ModelProblem[] = [];
+  for (const warning of warnings) {
+    const found = warningProblem(warning);
+    if (found) problems.push(found);
+  }
+
+  const processes = ((definitions.rootElements ?? []) as El[]).filter((element) => element.$type === 'bpmn:Process');
+  if (processes.length === 0) {
+    problems.push(problem(documentElementId, 'NO_PROCESS', 'the document holds no <process>'));
+    return { problems };
+  }
+  const executable = processes.filter((process) => (process.flowElements ?? []).length > 0);
+  if (executable.length > 1) {
+    for (const extra of executable.slice(1)) {
+      problems.push(problem(extra.id ?? documentElementId, 'MULTIPLE_PROCESSES', `one deployment holds one process; deploy "${extra.id}" in a document of its own`));
+    }
+  }
+  const process = executable[0] ?? processes[0]!;
+  const model = new ModelBuilder(definitions, process, problems).build();
+  problems.push(...validateModel(model, options));
+  return { model, problems: dedupe(problems) };
+}
+
+/** The checks that need no XML parser: size, DTDs, and that it looks like XML at all. */
+function screenXml(xml: string): ModelProblem | null {
+  // UTF-8 length without allocating a buffer: what the HTTP limit measures too.
+  if (xml.length > maxBpmnBytes || utf8Length(xml) > maxBpmnBytes) {
+    return problem(documentElementId, 'XML_TOO_LARGE', `the document is larger than ${maxBpmnBytes / 1024 / 1024} MB`);
+  }
+  if (/<!DOCTYPE|<!ENTITY|<!ELEMENT|<!ATTLIST/i.test(xml)) {
+    return problem(documentElementId, 'XML_DOCTYPE_REFUSED', 'document type declarations and entities are refused (they allow entity expansion and external entities); BPMN needs none');
+  }
+  if (!/^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*</.test(xml.slice(0, 4096))) {
+    return problem(documentElementId, 'XML_MALFORMED', 'the document is not XML');
+  }
+  return null;
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code <= 0xdbff ? 2 : 3;
+  }
+  return bytes;
+}
+
+function warningProblem(warning: { message: string; element?: El }): ModelProblem | null {
+  const message = warning.message;
+  const duplicate = /duplicate ID <([^>]*)>/.exec(message);
+  if (duplicate) return problem(duplicate[1]!, 'DUPLICATE_ID', `the id "${duplicate[1]}" is used by more than one element`);
+  const unresolved = /unresolved reference <([^>]*)>/.exec(message);
+  if (unresolved) {
+    const owner = warning.element?.id ?? documentElementId;
+    return problem(owner, 'MISSING_REFERENCE', `refers to "${unresolved[1]}", which does not exist`);
+  }
+  const unknownAttribute = /unknown attribute <([^>]*)>/.exec(message);
+  if (unknownAttribute) {
+    const name = unknownAttribute[1]!;
+    if (/:calledElement$/.test(name)) return null;
+    return problem(warning.element?.id ?? documentElementId, 'INVALID_ATTRIBUTE', `unknown attribute ${name} (see the kf: attributes in docs/bpmn-extensions.md)`);
+  }
+  const unknownType = /unknown type <([^>]*)>/.exec(message);
+  if (unknownType) return problem(warning.element?.id ?? documentElementId, 'UNSUPPORTED_ELEMENT', `unknown element <${unknownType[1]}>`);
+  return problem(warning.element?.id ?? documentElementId, 'XML_MALFORMED', firstLine(message));
+}
+
+class ModelBuilder {
+  private readonly model: ProcessModel;
+
+  constructor(
+    private readonly definitions: El,
+    private readonly process: El,
+    private readonly problems: ModelProblem[],
+  ) {
+    this.model = { key: process.id ?? '', name: process.name, version: 0, nodes: {}, flows: {}, messages: {}, errors: {} };
+  }
+
+  build(): ProcessModel {
+    for (const root of (this.definitions.rootElements ?? []) as El[]) {
+      if (root.$type === 'bpmn:Message' && root.id) this.model.messages[root.id] = { id: root.id, name: root.name ?? root.id };
+      if (root.$type === 'bpmn:Error' && root.id) {
+        if (!root.errorCode) this.report(root.id, 'MISSING_ATTRIBUTE', 'the error has no errorCode; an error boundary event matches on it');
+        this.model.errors[root.id] = { id: root.id, errorCode: root.errorCode ?? root.id, ...(root.name ? { name: root.name } : {}) };
+      }
+    }
+    this.collect(this.process, undefined);
+    this.linkFlows();
+    this.linkCompensationHandlers(this.process);
+    return this.model;
+  }
+
+  private report(elementId: string, code: ModelProblemCode, message: string): void {
+    this.problems.push(problem(elementId, code, message));
+  }
+
+  private collect(container: El, parentId: string | undefined): void {
+    for (const element of (container.flowElements ?? []) as El[]) {
+      if (element.$type === 'bpmn:SequenceFlow') {
+        this.addFlow(element);
+        continue;
+      }
+      if (ignoredElements.has(element.$type)) continue;
+      const node = this.toNode(element, parentId);
+      if (!node) continue;
+      this.model.nodes[node.id] = node;
+      if (node.type === 'subProcess') this.collect(element, node.id);
+    }
+  }
+
+  private addFlow(element: El): void {
+    const id = element.id!;
+    const flow: SequenceFlow = { id, sourceId: element.sourceRef?.id ?? '', targetId: element.targetRef?.id ?? '' };
+    if (element.name) flow.name = element.name;
+    const condition = element.conditionExpression?.body;
+    if (typeof condition === 'string' && condition.trim() !== '') flow.condition = condition.trim();
+    if (!element.sourceRef) this.report(id, 'INVALID_FLOW', 'the sequence flow has no source');
+    if (!element.targetRef) this.report(id, 'INVALID_FLOW', 'the sequence flow has no target');
+    this.model.flows[id] = flow;
+  }
+
+  private toNode(element: El, parentId: string | undefined): FlowNode | null {
+    const id = element.id;
+    if (!id) {
+      this.report(documentElementId, 'MISSING_ATTRIBUTE', `a <${localName(element.$type)}> has no id`);
+      return null;
+    }
+    const unsupported = unsupportedElements[element.$type];
+    if (unsupported) {
+      this.report(id, 'UNSUPPORTED_ELEMENT', `${unsupported} are not supported (${supportedSummary})`);
+      return null;
+    }
+    const base = {
+      id,
+      ...(element.name ? { name: element.name as string } : {}),
+      ...(parentId ? { parentId } : {}),
+      incoming: [] as string[],
+      outgoing: [] as string[],
+      ...this.mappings(element),
+    };
+    switch (element.$type) {
+      case 'bpmn:StartEvent': {
+        const event = this.eventDefinition(element, ['none', 'message', 'timer', 'signal'], 'start events');
+        const startForm = this.formFields(element);
+        if (startForm.length > 0 && !parentId) this.model.startForm = startForm;
+        return { ...base, type: 'startEvent', event };
+      }
+      case 'bpmn:EndEvent':
+        return { ...base, type: 'endEvent', event: this.eventDefinition(element, ['none', 'error', 'terminate', 'compensation', 'message', 'signal'], 'end events') };
+      case 'bpmn:IntermediateCatchEvent':
+        return { ...base, type: 'intermediateCatchEvent', event: this.eventDefinition(element, ['message', 'timer', 'signal'], 'intermediate catch events') };
+      case 'bpmn:IntermediateThrowEvent':
+        return { ...base, type: 'intermediateThrowEvent', event: this.eventDefinition(element, ['none', 'compensation', 'message', 'signal'], 'intermediate throw events') };
+      case 'bpmn:BoundaryEvent': {
+        const attached = element.attachedToRef as El | undefined;
+        if (!attached?.id) this.report(id, 'BOUNDARY_NOT_ATTACHED', 'the boundary event is not attached to any activity (attachedToRef)');
+        const boundary: BoundaryEvent = {
+          ...base,
+          type: 'boundaryEvent',
+          attachedToRef: attached?.id ?? '',
+          cancelActivity: element.cancelActivity !== false,
+          event: this.eventDefinition(element, ['message', 'timer', 'error', 'compensation', 'signal'], 'boundary events'),
+        };
+        return boundary;
+      }
+      case 'bpmn:ServiceTask': {
+        const taskType = stringAttr(element.type);
+        if (!taskType) this.report(id, 'MISSING_ATTRIBUTE', 'the service task has no kf:type (the activity to run, e.g. crm.checkCredit)');
+        const retries = this.integerAttr(id, 'kf:retries', element.retries, 1, 100) ?? defaultRetries;
+        const timeout = stringAttr(element.timeout) ?? defaultTimeout;
+        if (!isIsoDuration(timeout)) this.report(id, 'INVALID_ATTRIBUTE', `kf:timeout "${timeout}" is not an ISO-8601 duration such as PT30S`);
+        const retryBackoff = stringAttr(element.retryBackoff);
+        if (retryBackoff !== undefined && !isIsoDuration(retryBackoff)) this.report(id, 'INVALID_ATTRIBUTE', `kf:retryBackoff "${retryBackoff}" is not an ISO-8601 duration such as PT5S`);
+        return { ...this.activityBase(element, base), type: 'serviceTask', taskType: taskType ?? '', retries, timeout, ...(retryBackoff ? { retryBackoff } : {}) };
+      }
+      case 'bpmn:UserTask': {
+        const priority = this.integerAttr(id, 'kf:priority', element.priority, 0, 100);
+        const form = this.formFields(element);
+        return {
+          ...this.activityBase(element, base),
+          type: 'userTask',
+          ...optional('candidateGroups', stringAttr(element.candidateGroups)),
+          ...optional('assignee', stringAttr(element.assignee)),
+          ...optional('dueDate', stringAttr(element.dueDate)),
+          ...optional('formKey', stringAttr(element.formKey)),
+          ...(form.length > 0 ? { form } : {}),
+          ...(priority !== undefined ? { priority } : {}),
+        };
+      }
+      case 'bpmn:ScriptTask':
+        return { ...this.activityBase(element, base), type: 'scriptTask', assignments: this.scriptAssignments(element) };
+      case 'bpmn:ReceiveTask': {
+        const message = element.messageRef as El | undefined;
+        if (!message?.id) this.report(id, 'MISSING_REFERENCE', 'the receive task names no message (messageRef)');
+        const correlationKey = stringAttr(element.correlationKey) ?? stringAttr(message?.correlationKey);
+        return { ...this.activityBase(element, base), type: 'receiveTask', messageRef: message?.id ?? '', ...optional('correlationKey', correlationKey) };
+      }
+      case 'bpmn:Task':
+      case 'bpmn:ManualTask':
+        return { ...this.activityBase(element, base), type: 'task' };
+      case 'bpmn:CallActivity': {
+        const calledElement = stringAttr(kfCalledElement(element)) ?? stringAttr(element.calledElement);
+        if (!calledElement) this.report(id, 'MISSING_ATTRIBUTE', 'the call activity names no process to call (kf:calledElement)');
+        const version = stringAttr(element.calledVersion);
+        let calledVersion: number | 'latest' | undefined;
+        if (version !== undefined) {
+          if (version === 'latest') calledVersion = 'latest';
+          else if (/^[1-9]\d{0,8}$/.test(version)) calledVersion = Number(version);
+          else this.report(id, 'INVALID_ATTRIBUTE', `kf:calledVersion "${version}" must be "latest" or a version number`);
+        }
+        return {
+          ...this.activityBase(element, base),
+          type: 'callActivity',
+          calledElement: calledElement ?? '',
+          ...(calledVersion !== undefined ? { calledVersion } : {}),
+          ...optional('businessKey', stringAttr(element.businessKey)),
+          ...(typeof element.propagateAllVariables === 'boolean' ? { propagateAllVariables: element.propagateAllVariables } : {}),
+        };
+      }
+      case 'bpmn:SubProcess':
+        if (element.triggeredByEvent) {
+          this.report(id, 'UNSUPPORTED_ELEMENT', `event sub-processes are not supported (${supportedSummary})`);
+          return null;
+        }
+        return { ...this.activityBase(element, base), type: 'subProcess' };
+      case 'bpmn:ExclusiveGateway':
+        return { ...base, type: 'exclusiveGateway', ...optional('defaultFlowId', (element.default as El | undefined)?.id) };
+      case 'bpmn:InclusiveGateway':
+        return { ...base, type: 'inclusiveGateway', ...optional('defaultFlowId', (element.default as El | undefined)?.id) };
+      case 'bpmn:ParallelGateway':
+        return { ...base, type: 'parallelGateway' };
+      case 'bpmn:EventBasedGateway':
+        return { ...base, type: 'eventBasedGateway' };
+      default:
+        this.report(id, 'UNSUPPORTED_ELEMENT', `<${localName(element.$type)}> is not supported (${supportedSummary})`);
+        return null;
+    }
+  }
+
+  private activityBase<T extends object>(element: El, base: T) {
+    const loop = element.loopCharacteristics as El | undefined;
+    let multiInstance: MultiInstance | undefined;
+    if (loop) {
+      if (loop.$type !== 'bpmn:MultiInstanceLoopCharacteristics') {
+        this.report(element.id!, 'UNSUPPORTED_ELEMENT', 'standard loops are not supported; use multi-instance over a collection (kf:collection)');
+      } else {
+        const collection = stringAttr(loop.collection);
+        if (!collection) this.report(element.id!, 'MISSING_ATTRIBUTE', 'multi-instance needs kf:collection (an expression yielding the list to iterate)');
+        if (loop.loopCardinality) this.report(element.id!, 'UNSUPPORTED_ELEMENT', 'multi-instance loop cardinality is not supported; iterate over kf:collection');
+        const completion = stringAttr(loop.completionCondition?.body);
+        multiInstance = {
+          sequential: loop.isSequential === true,
+          inputCollection: collection ?? '',
+          ...optional('inputElement', stringAttr(loop.elementVariable)),
+          ...optional('outputCollection', stringAttr(loop.outputCollection)),
+          ...optional('outputElement', stringAttr(loop.outputElement)),
+          ...optional('completionCondition', completion),
+        };
+        if (multiInstance.outputCollection && !multiInstance.outputElement) {
+          this.report(element.id!, 'MISSING_ATTRIBUTE', 'multi-instance with kf:outputCollection needs kf:outputElement (the expression each iteration contributes)');
+        }
+      }
+    }
+    return {
+      ...base,
+      boundaryEventIds: [] as string[],
+      ...(multiInstance ? { multiInstance } : {}),
+      ...(element.isForCompensation ? { isForCompensation: true } : {}),
+    };
+  }
+
+  private eventDefinition(element: El, allowed: EventDefinition['kind'][], where: string): EventDefinition {
+    const id = element.id!;
+    const definitions = (element.eventDefinitions ?? []) as El[];
+    if (definitions.length > 1) {
+      this.report(id, 'UNSUPPORTED_ELEMENT', 'events with several event definitions (multiple events) are not supported');
+    }
+    const definition = definitions[0];
+    const event = definition ? this.toEventDefinition(element, definition) : { kind: 'none' as const };
+    if (event && !allowed.includes(event.kind)) {
+      this.report(id, 'UNSUPPORTED_ELEMENT', `${event.kind === 'none' ? 'a plain (none)' : `a ${event.kind}`} definition is not supported on ${where} (allowed: ${allowed.join(', ')})`);
+    }
+    return event ?? { kind: 'none' };
+  }
+
+  private toEventDefinition(element: El, definition: El): EventDefinition | null {
+    const id = element.id!;
+    switch (definition.$type) {
+      case 'bpmn:MessageEventDefinition': {
+        const message = definition.messageRef as El | undefined;
+        if (!message?.id) this.report(id, 'MISSING_REFERENCE', 'the message event names no message (messageRef)');
+        const correlationKey = stringAttr(definition.correlationKey) ?? stringAttr(element.correlationKey) ?? stringAttr(message?.correlationKey);
+        return { kind: 'message', messageRef: message?.id ?? '', ...optional('correlationKey', correlationKey) };
+      }
+      case 'bpmn:TimerEventDefinition': {
+        const timer = this.timer(id, definition);
+        return timer ? { kind: 'timer', timer } : { kind: 'timer', timer: { kind: 'duration', expression: '' } };
+      }
+      case 'bpmn:ErrorEventDefinition': {
+        const error = definition.errorRef as El | undefined;
+        if (element.$type === 'bpmn:EndEvent' && !error?.id) this.report(id, 'MISSING_REFERENCE', 'the error end event names no error (errorRef); the catching boundary event matches on its code');
+        return { kind: 'error', ...optional('errorRef', error?.id) };
+      }
+      case 'bpmn:CompensateEventDefinition':
+        return { kind: 'compensation', ...optional('activityRef', (definition.activityRef as El | undefined)?.id) };
+      case 'bpmn:TerminateEventDefinition':
+        return { kind: 'terminate' };
+      case 'bpmn:SignalEventDefinition': {
+        const signal = definition.signalRef as El | undefined;
+        if (!signal?.id) this.report(id, 'MISSING_REFERENCE', 'the signal event names no signal (signalRef)');
+        return { kind: 'signal', signalRef: signal?.name ?? signal?.id ?? '' };
+      }
+      default:
+        this.report(id, 'UNSUPPORTED_ELEMENT', `${localName(definition.$type).replace(/EventDefinition$/, '').toLowerCase()} events are not supported (${supportedSummary})`);
+        return null;
+    }
+  }
+
+  private timer(id: string, definition: El): TimerDefinition | null {
+    const given = (['timeDuration', 'timeDate', 'timeCycle'] as const).filter((kind) => stringAttr(definition[kind]?.body) !== undefined);
+    if (given.length !== 1) {
+      this.report(id, 'INVALID_TIMER', given.length === 0 ? 'the timer has no duration, date or cycle' : 'the timer has more than one of duration, date and cycle');
+      return null;
+    }
+    const which = given[0]!;
+    const expression = stringAttr(definition[which].body)!;
+    const kind = which === 'timeDuration' ? 'duration' : which === 'timeDate' ? 'date' : 'cycle';
+    if (!expression.startsWith('=')) {
+      const valid = kind === 'duration' ? isIsoDuration(expression) : kind === 'date' ? isIsoInstant(expression) : isIsoCycle(expression);
+      if (!valid) {
+        const example = kind === 'duration' ? 'PT15M or P2D' : kind === 'date' ? '2026-01-31T09:00:00Z' : 'R3/PT1H or R/PT10M';
+        this.report(id, 'INVALID_TIMER', `the timer ${kind} "${expression}" is not ISO-8601 (e.g. ${example}), nor an expression starting with =`);
+      }
+    }
+    return { kind, expression };
+  }
+
+  private mappings(element: El): { inputs?: Mapping[]; outputs?: Mapping[] } {
+    const inputs = this.extensionMappings(element, 'kf:Input');
+    const outputs = this.extensionMappings(element, 'kf:Output');
+    return { ...(inputs.length > 0 ? { inputs } : {}), ...(outputs.length > 0 ? { outputs } : {}) };
+  }
+
+  private extensionMappings(element: El, type: string): Mapping[] {
+    return extensions(element, type).flatMap((mapping) => {
+      const source = stringAttr(mapping.source);
+      const target = stringAttr(mapping.target);
+      if (!source || !target) {
+        this.report(element.id ?? documentElementId, 'MISSING_ATTRIBUTE', `<${type.toLowerCase()}> needs both source and target`);
+        return [];
+      }
+      return [{ source, target }];
+    });
+  }
+
+  private scriptAssignments(element: El): Mapping[] {
+    const id = element.id!;
+    const assignments = this.extensionMappings(element, 'kf:Assignment');
+    const body = stringAttr(element.script);
+    if (body !== undefined) {
+      const format = (stringAttr(element.scriptFormat) ?? 'feel').toLowerCase();
+      if (format !== 'feel') this.report(id, 'UNSUPPORTED_ELEMENT', `script format "${format}" is not supported; scripts are FEEL expressions`);
+      const target = stringAttr(element.resultVariable);
+      if (!target) this.report(id, 'MISSING_ATTRIBUTE', 'a script body needs kf:resultVariable (where its result goes)');
+      else assignments.push({ source: body, target });
+    }
+    if (assignments.length === 0) this.report(id, 'MISSING_ATTRIBUTE', 'the script task has no assignments (kf:assignment) and no script');
+    return assignments;
+  }
+
+  private formFields(element: El): FormField[] {
+    const types = ['string', 'number', 'boolean', 'date', 'enum'] as const;
+    return extensions(element, 'kf:FormField').flatMap((field) => {
+      const fieldId = stringAttr(field.id);
+      const type = (stringAttr(field.type) ?? 'string') as FormField['type'];
+      if (!fieldId) {
+        this.report(element.id!, 'MISSING_ATTRIBUTE', 'a kf:formField has no id');
+        return [];
+      }
+      if (!types.includes(type)) {
+        this.report(element.id!, 'INVALID_ATTRIBUTE', `form field "${fieldId}" has type "${type}"; use one of ${types.join(', ')}`);
+        return [];
+      }
+      const values = stringAttr(field.values)
+        ?.split(',')
+        .map((value) => value.trim())
+        .filter(Boolean);
+      if (type === 'enum' && (!values || values.length === 0)) this.report(element.id!, 'MISSING_ATTRIBUTE', `form field "${fieldId}" is an enum without values`);
+      return [
+        {
+          id: fieldId,
+          type,
+          ...optional('label', stringAttr(field.label)),
+          ...(field.required === true ? { required: true } : {}),
+          ...(values && values.length > 0 ? { values } : {}),
+          ...(typeof field.min === 'number' ? { min: field.min } : {}),
+          ...(typeof field.max === 'number' ? { max: field.max } : {}),
+          ...(typeof field.maxLength === 'number' ? { maxLength: field.maxLength } : {}),
+        },
+      ];
+    });
+  }
+
+  private integerAttr(id: string, name: string, value: unknown, min: number, max: number): number | undefined {
+    const text = stringAttr(value);
+    if (text === undefined) return undefined;
+    const number = Number(text);
+    if (!/^-?\d+$/.test(text) || number < min || number > max) {
+      this.report(id, 'INVALID_ATTRIBUTE', `${name} "${text}" must be a whole number from ${min} to ${max}`);
+      return undefined;
+    }
+    return number;
+  }
+
+  /** Incoming and outgoing come from the flows' own refs: hand-written XML often omits <incoming>. */
+  private linkFlows(): void {
+    for (const flow of Object.values(this.model.flows)) {
+      this.model.nodes[flow.sourceId]?.outgoing.push(flow.id);
+      this.model.nodes[flow.targetId]?.incoming.push(flow.id);
+    }
+  }
+
+  /** Boundary ids onto their activities, and compensation associations onto their boundary events. */
+  private linkCompensationHandlers(process: El): void {
+    for (const node of Object.values(this.model.nodes)) {
+      if (node.type !== 'boundaryEvent') continue;
+      const host = this.model.nodes[node.attachedToRef];
+      if (host && 'boundaryEventIds' in host) host.boundaryEventIds.push(node.id);
+    }
+    const associations: El[] = [];
+    const gather = (container: El) => {
+      for (const artifact of (container.artifacts ?? []) as El[]) if (artifact.$type === 'bpmn:Association') associations.push(artifact);
+      for (const element of (container.flowElements ?? []) as El[]) if (element.$type === 'bpmn:SubProcess') gather(element);
+    };
+    gather(process);
+    for (const association of associations) {
+      const source = this.model.nodes[(association.sourceRef as El | undefined)?.id ?? ''];
+      const target = (association.targetRef as El | undefined)?.id;
+      if (source?.type === 'boundaryEvent' && source.event.kind === 'compensation' && target) source.compensationHandlerId = target;
+    }
+  }
+}
+
+/**
+ * `kf:calledElement`: BPMN's own `calledElement` attribute owns that property name in moddle, so
+ * the kf one stays an unknown attribute, kept under its prefixed name (whatever prefix is bound to
+ * the kf namespace).
+ */
+function kfCalledElement(element: El): unknown {
+  const attrs = (element.$attrs ?? {}) as Record<string, unknown>;
+  const prefixes = Object.entries(attrs)
+    .filter(([name, value]) => name.startsWith('xmlns:') && value === keyflowNamespace)
+    .map(([name]) => name.slice('xmlns:'.length));
+  for (const prefix of new Set(['kf', ...prefixes])) if (`${prefix}:calledElement` in attrs) return attrs[`${prefix}:calledElement`];
+  return undefined;
+}
+
+function extensions(element: El, type: string): El[] {
+  return ((element.extensionElements?.values ?? []) as El[]).filter((value) => value.$type === type);
+}
+
+function stringAttr(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function problem(elementId: string, code: ModelProblemCode, message: string): ModelProblem {
+  return { elementId, code, message };
+}
+
+function dedupe(problems: ModelProblem[]): ModelProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((entry) => {
+    const key = `${entry.elementId}\u0000${entry.code}\u0000${entry.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function localName(type: string): string {
+  const name = type.replace(/^bpmn:/, '');
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim();
+}
+
+const durationPattern = /^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$/;
+
+export function isIsoDuration(text: string): boolean {
+  return durationPattern.test(text);
+}
+
+export function isIsoInstant(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text));
+}
+
+/** `R3/PT1H`, `R/PT10M`, `R2/2026-01-01T09:00:00Z/P1D`. */
+export function isIsoCycle(text: string): boolean {
+  const parts = text.split('/');
+  if (!/^R\d*$/.test(parts[0] ?? '')) return false;
+  if (parts.length === 2) return isIsoDuration(parts[1]!);
+  if (parts.length === 3) return isIsoInstant(parts[1]!) && isIsoDuration(parts[2]!);
+  return false;
+}

@@ -1,0 +1,207 @@
+import { checkExpression, isExpression } from '../expression';
+import type { FlowNode, ProcessModel } from '../model';
+import { documentElementId, type ModelProblem, type ModelProblemCode } from './problems';
+
+export interface ValidationOptions {
+  /**
+   * The service-task types the worker runs (activities/catalog.ts). Omitted, `kf:type` is not
+   * checked against a catalog (the designer may validate without one).
+   */
+  knownTaskTypes?: ReadonlySet<string> | readonly string[];
+}
+
+/** The process key becomes the definition key and the prefix of every instance id (`key:businessKey`). */
+export const processKeyPattern = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * The model-level checks: graph shape, references, expressions, task types. Returns every
+ * problem found; it never stops at the first.
+ */
+export function validateModel(model: ProcessModel, options: ValidationOptions = {}): ModelProblem[] {
+  const problems: ModelProblem[] = [];
+  const report = (elementId: string, code: ModelProblemCode, message: string) => problems.push({ elementId, code, message });
+  const nodes = Object.values(model.nodes);
+  const known = options.knownTaskTypes ? new Set(options.knownTaskTypes) : undefined;
+
+  if (!processKeyPattern.test(model.key)) {
+    report(model.key || documentElementId, 'INVALID_PROCESS_KEY', 'the process id is the definition key: a letter or _ first, then letters, digits, _ . - (at most 128)');
+  }
+
+  checkFlows(model, report);
+  checkScopes(model, nodes, report);
+  for (const node of nodes) checkNode(model, node, known, report);
+  checkReachability(model, nodes, report);
+  checkExpressions(model, report);
+  return problems;
+}
+
+type Report = (elementId: string, code: ModelProblemCode, message: string) => void;
+
+function checkFlows(model: ProcessModel, report: Report): void {
+  for (const flow of Object.values(model.flows)) {
+    const source = model.nodes[flow.sourceId];
+    const target = model.nodes[flow.targetId];
+    if (flow.sourceId && !source) report(flow.id, 'INVALID_FLOW', `the sequence flow starts at "${flow.sourceId}", which is not an executable node`);
+    if (flow.targetId && !target) report(flow.id, 'INVALID_FLOW', `the sequence flow ends at "${flow.targetId}", which is not an executable node`);
+    if (source && target && (source.parentId ?? '') !== (target.parentId ?? '')) {
+      report(flow.id, 'INVALID_FLOW', 'the sequence flow crosses a sub-process boundary; connect nodes of the same scope');
+    }
+    if (target?.type === 'startEvent') report(flow.id, 'INVALID_FLOW', 'a sequence flow may not enter a start event');
+    if (target?.type === 'boundaryEvent') report(flow.id, 'INVALID_FLOW', 'a sequence flow may not enter a boundary event');
+    if (source?.type === 'endEvent') report(flow.id, 'INVALID_FLOW', 'a sequence flow may not leave an end event');
+  }
+}
+
+/** The process and each embedded sub-process need a start and an end of their own. */
+function checkScopes(model: ProcessModel, nodes: FlowNode[], report: Report): void {
+  const scopes: { id: string | undefined; label: string }[] = [
+    { id: undefined, label: 'the process' },
+    ...nodes.filter((node) => node.type === 'subProcess').map((node) => ({ id: node.id, label: 'the sub-process' })),
+  ];
+  for (const scope of scopes) {
+    const inScope = nodes.filter((node) => node.parentId === scope.id);
+    const starts = inScope.filter((node) => node.type === 'startEvent');
+    const elementId = scope.id ?? model.key ?? documentElementId;
+    if (starts.length === 0) report(elementId, 'NO_START_EVENT', `${scope.label} has no start event`);
+    if (scope.id && starts.some((start) => start.type === 'startEvent' && start.event.kind !== 'none')) {
+      report(elementId, 'UNSUPPORTED_ELEMENT', 'an embedded sub-process starts with a plain (none) start event');
+    }
+    if (!inScope.some((node) => node.type === 'endEvent')) report(elementId, 'NO_END_EVENT', `${scope.label} has no end event`);
+  }
+}
+
+function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | undefined, report: Report): void {
+  if (node.type === 'startEvent' && node.incoming.length > 0) report(node.id, 'INVALID_FLOW', 'a start event may not have incoming sequence flows');
+  if ('event' in node) {
+    const event = node.event;
+    if (event.kind === 'message' && event.messageRef && !model.messages[event.messageRef]) {
+      report(node.id, 'MISSING_REFERENCE', `the message "${event.messageRef}" is not declared`);
+    }
+    if (event.kind === 'error' && event.errorRef && !model.errors[event.errorRef]) report(node.id, 'MISSING_REFERENCE', `the error "${event.errorRef}" is not declared`);
+    if (event.kind === 'compensation' && event.activityRef && !model.nodes[event.activityRef]) {
+      report(node.id, 'MISSING_REFERENCE', `the compensation names activity "${event.activityRef}", which does not exist`);
+    }
+  }
+  switch (node.type) {
+    case 'serviceTask':
+      if (node.taskType && known && !known.has(node.taskType)) {
+        report(node.id, 'UNKNOWN_TASK_TYPE', `kf:type "${node.taskType}" is not an activity the worker runs; known types: ${[...known].sort().join(', ')}`);
+      }
+      break;
+    case 'receiveTask':
+      if (node.messageRef && !model.messages[node.messageRef]) report(node.id, 'MISSING_REFERENCE', `the message "${node.messageRef}" is not declared`);
+      break;
+    case 'callActivity':
+      if (node.calledElement && !processKeyPattern.test(node.calledElement)) report(node.id, 'INVALID_ATTRIBUTE', `kf:calledElement "${node.calledElement}" is not a valid process key`);
+      break;
+    case 'boundaryEvent': {
+      const host = model.nodes[node.attachedToRef];
+      if (node.attachedToRef && (!host || !('boundaryEventIds' in host))) {
+        report(node.id, 'BOUNDARY_NOT_ATTACHED', `the boundary event is attached to "${node.attachedToRef}", which is not an activity`);
+      }
+      if (node.event.kind === 'compensation') {
+        const handler = node.compensationHandlerId ? model.nodes[node.compensationHandlerId] : undefined;
+        if (!handler) report(node.id, 'MISSING_REFERENCE', 'the compensation boundary event has no association to a compensation handler');
+        else if (!('isForCompensation' in handler) || !handler.isForCompensation) {
+          report(node.id, 'INVALID_ATTRIBUTE', `the compensation handler "${handler.id}" must be marked isForCompensation="true"`);
+        }
+      } else if (node.outgoing.length === 0) {
+        report(node.id, 'INVALID_FLOW', 'the boundary event has no outgoing sequence flow');
+      }
+      break;
+    }
+    case 'exclusiveGateway':
+    case 'inclusiveGateway': {
+      const kind = node.type === 'exclusiveGateway' ? 'exclusive' : 'inclusive';
+      if (node.defaultFlowId && !node.outgoing.includes(node.defaultFlowId)) {
+        report(node.id, 'INVALID_DEFAULT_FLOW', `the default flow "${node.defaultFlowId}" is not one of the gateway's outgoing flows`);
+      }
+      if (node.outgoing.length > 1 && !node.defaultFlowId) {
+        const unconditioned = node.outgoing.filter((flowId) => !model.flows[flowId]?.condition);
+        if (unconditioned.length > 0) {
+          report(node.id, 'CONDITION_MISSING', `the ${kind} gateway splits into ${node.outgoing.length} flows, but ${unconditioned.join(', ')} has no condition and there is no default flow`);
+        }
+      }
+      break;
+    }
+    case 'eventBasedGateway':
+      for (const flowId of node.outgoing) {
+        const target = model.nodes[model.flows[flowId]?.targetId ?? ''];
+        const catches = target?.type === 'receiveTask' || (target?.type === 'intermediateCatchEvent' && ['message', 'timer', 'signal'].includes(target.event.kind));
+        if (target && !catches) report(node.id, 'INVALID_EVENT_GATEWAY', `an event-based gateway leads only to message, timer or signal catch events or receive tasks; "${target.id}" is neither`);
+      }
+      if (node.outgoing.length < 2) report(node.id, 'INVALID_EVENT_GATEWAY', 'an event-based gateway races at least two events');
+      break;
+  }
+}
+
+/**
+ * Every node must be reachable from a start event of its scope; a sub-process's content from its
+ * starts once the sub-process itself is; boundary events with their activity; compensation
+ * handlers through their compensation boundary event.
+ */
+function checkReachability(model: ProcessModel, nodes: FlowNode[], report: Report): void {
+  const reached = new Set<string>();
+  const queue: string[] = nodes.filter((node) => node.type === 'startEvent' && !node.parentId).map((node) => node.id);
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    if (reached.has(id)) continue;
+    const node = model.nodes[id];
+    if (!node) continue;
+    reached.add(id);
+    for (const flowId of node.outgoing) {
+      const target = model.flows[flowId]?.targetId;
+      if (target) queue.push(target);
+    }
+    if (node.type === 'subProcess') queue.push(...nodes.filter((child) => child.parentId === id && child.type === 'startEvent').map((child) => child.id));
+    if ('boundaryEventIds' in node) queue.push(...node.boundaryEventIds);
+    if (node.type === 'boundaryEvent' && node.compensationHandlerId) queue.push(node.compensationHandlerId);
+  }
+  for (const node of nodes) {
+    if (reached.has(node.id)) continue;
+    // A start event that the process-level walk did not begin from sits in an unreachable sub-process.
+    if (node.type === 'startEvent' && !node.parentId) continue;
+    report(node.id, 'UNREACHABLE_NODE', 'no path from a start event reaches this node');
+  }
+}
+
+/** Every FEEL expression in the model is parsed (and cost-checked) now, not when a token reaches it. */
+function checkExpressions(model: ProcessModel, report: Report): void {
+  const check = (elementId: string, what: string, expression: string | undefined, always: boolean) => {
+    if (expression === undefined || expression === '') return;
+    if (!always && !isExpression(expression)) return;
+    const problem = checkExpression(expression);
+    if (problem) report(elementId, 'INVALID_EXPRESSION', `${what} ${JSON.stringify(expression)}: ${problem}`);
+  };
+  for (const flow of Object.values(model.flows)) check(flow.id, 'the condition', flow.condition, true);
+  for (const node of Object.values(model.nodes)) {
+    for (const mapping of node.inputs ?? []) check(node.id, `the input mapping to ${mapping.target}`, mapping.source, true);
+    for (const mapping of node.outputs ?? []) check(node.id, `the output mapping to ${mapping.target}`, mapping.source, true);
+    if ('multiInstance' in node && node.multiInstance) {
+      const loop = node.multiInstance;
+      check(node.id, 'the multi-instance collection', loop.inputCollection, true);
+      check(node.id, 'the multi-instance output element', loop.outputElement, true);
+      check(node.id, 'the completion condition', loop.completionCondition, true);
+    }
+    if ('event' in node) {
+      if (node.event.kind === 'timer') check(node.id, 'the timer', node.event.timer.expression, false);
+      if (node.event.kind === 'message') check(node.id, 'the correlation key', node.event.correlationKey, false);
+    }
+    switch (node.type) {
+      case 'scriptTask':
+        for (const assignment of node.assignments) check(node.id, `the assignment to ${assignment.target}`, assignment.source, true);
+        break;
+      case 'userTask':
+        check(node.id, 'kf:candidateGroups', node.candidateGroups, false);
+        check(node.id, 'kf:assignee', node.assignee, false);
+        check(node.id, 'kf:dueDate', node.dueDate, false);
+        break;
+      case 'receiveTask':
+        check(node.id, 'the correlation key', node.correlationKey, false);
+        break;
+      case 'callActivity':
+        check(node.id, 'kf:businessKey', node.businessKey, false);
+        break;
+    }
+  }
+}

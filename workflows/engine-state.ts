@@ -1,0 +1,40 @@
+import type { MessageInput, OpenTask, Variables } from './contracts';
+
+/** A completed activity with a compensation handler, remembered until it is compensated. */
+export interface CompensationEntry {
+  nodeId: string;
+  handlerId: string;
+  /** The local variables (multi-instance element, loop counter) the activity ran with. */
+  locals?: Variables;
+}
+
+export interface CompletedNode {
+  nodeId: string;
+  startedAt: string;
+  completedAt: string;
+}
+
+/** A token carried over a continue-as-new: it stands at a wait state and resumes waiting there. */
+export type ResumedToken =
+  | { kind: 'userTask'; nodeId: string; since: string; viaFlow?: string; execution: number; task: OpenTask }
+  | { kind: 'message'; nodeId: string; since: string; viaFlow?: string; name: string; correlationKey?: string }
+  | { kind: 'timer'; nodeId: string; since: string; viaFlow?: string; deadline: number };
+
+/**
+ * Everything a run hands to the next when it continues as new at a quiescent point (every token
+ * waiting at the process level): tokens, open tasks, message subscriptions and buffered messages,
+ * timer deadlines, and the bookkeeping that keeps ids and idempotency keys stable.
+ */
+export interface ResumeState {
+  tokens: ResumedToken[];
+  bufferedMessages: MessageInput[];
+  seenMessageIds: string[];
+  completedTaskIds: string[];
+  counters: Record<string, number>;
+  compensations: CompensationEntry[];
+  completedNodes: CompletedNode[];
+  tokenSeq: number;
+  incidentSeq: number;
+  /** How many runs came before this one (1 after the first continue-as-new). */
+  runs: number;
+}

@@ -1,0 +1,16 @@
+/**
+ * Versioning convention of the interpreter. Running instances replay their history against the
+ * current code, so every change to what the interpreter *does* (which commands it issues, in which
+ * order) after this first version is guarded:
+ *
+ *   if (patched(patches.someChange)) { new behaviour } else { old behaviour }
+ *
+ * 1. Add a constant here, named for the change, value `kf-<yyyy-mm-dd>-<slug>`; never reuse or rename one.
+ * 2. Guard the new behaviour with `patched(patches.x)`; keep the old branch until no instance that
+ *    started before the change is running, then `deprecatePatch(patches.x)` and later remove both.
+ * 3. Record a replay history of the changed element (test/replay/README.md) and keep the old ones:
+ *    `npm test` replays them all, so an unguarded change fails the build.
+ *
+ * No patches yet: this is the first version of the interpreter.
+ */
+export const patches = {} as const satisfies Record<string, string>;
