@@ -9,18 +9,19 @@ import type { Logger } from '../runtime/logger';
 import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
-import { ApiRoutes, type RouteSpec } from './routing';
-import { callbackOutcomes } from '../activities/external/wire';
-import { callbackSystems } from '../workflows/external';
+import { ApiRoutes } from './routing';
 import { createAccountRoutes } from './routes/accounts';
 import { createAdminRoutes } from './routes/admin';
 import { createAuthRoutes } from './routes/auth';
 import { createCaseRoutes } from './routes/cases';
+import { callbackRouteSpecs, createCallbackRouter } from './routes/callbacks';
 import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createProcessDefinitionRoutes } from './routes/process-definitions';
+import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
-import { createCallbackRouter } from './routes/callbacks';
+import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -28,30 +29,11 @@ export interface ApiDependencies {
   logger: Logger;
   pool: DatabasePool;
   temporal: Client;
+  /** Ops options (tests hand in the workflow bundle the replay check uses). */
+  ops?: OpsRouteOptions;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
-
-/** The callbacks take raw bytes and an HMAC signature instead of a session (api/routes/callbacks.ts). */
-const callbackRouteSpec: RouteSpec = {
-  method: 'post',
-  path: '/api/callbacks/:system',
-  summary: 'An outside system reports an outcome, a payment or an alarm (HMAC-signed, no session)',
-  description:
-    'Signed with the shared secret over timestamp, nonce and raw body (headers described in sim/README.md, "Callbacks"). ' +
-    'A stale or replayed signature is 401; a redelivered event 200 `duplicate`; an older event 200 `stale`; an unknown correlation 404; ' +
-    'a finished instance 422; otherwise the event reaches the waiting process instance as a BPMN message (200 `delivered`).',
-  tags: ['callbacks'],
-  access: 'public',
-  params: z.object({ system: z.enum(callbackSystems) }),
-  body: z.record(z.unknown()).describe("the system's event, as its wire format defines it (activities/external/wire.ts)"),
-  response: {
-    status: 200,
-    description: 'the event was taken (or recognised as a duplicate or stale)',
-    schema: z.object({ status: z.enum(callbackOutcomes), eventId: z.string(), workflowIds: z.array(z.string()) }),
-  },
-  errors: ['UNAUTHENTICATED', 'NOT_FOUND', 'UNPROCESSABLE'],
-};
 
 export function createApp(deps: ApiDependencies): Express {
   const app = express();
@@ -86,12 +68,16 @@ export function createApp(deps: ApiDependencies): Express {
     createCaseRoutes(deps),
     createAdminRoutes(deps),
     createTaskRoutes(deps),
+    createProcessDefinitionRoutes(deps),
+    createProcessInstanceRoutes(deps),
+    createOpsRoutes(deps, deps.ops),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));
 
   // Routes mounted as plain routers are described here so the document stays complete.
-  const documented = new ApiRoutes().describe(healthRouteSpec).describe(echoRouteSpec).describe(callbackRouteSpec);
+  const documented = new ApiRoutes().describe(healthRouteSpec).describe(echoRouteSpec);
+  for (const spec of callbackRouteSpecs) documented.describe(spec);
   const openApi = new ApiRoutes().add(
     {
       method: 'get',

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectRoot, type Config } from './config';
 import { createLogger, type Logger } from './logger';
@@ -9,7 +10,9 @@ import { startApi } from '../api/server';
 import { MigrationError, migrate } from '../db/migrate';
 import { simulatorOptions, startSimulator } from '../sim/server';
 import { bootstrap } from './bootstrap';
+import { runSeed } from './seed';
 import { createKeyflowWorker } from './worker';
+import { runOps, runReplayCheckDirect } from './ops-cli';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
 
 const usage = `usage: keyflow <command>
@@ -19,10 +22,14 @@ const usage = `usage: keyflow <command>
   worker    run a worker (workflows + activities) against DATABASE_URL and TEMPORAL_ADDRESS
   api       run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS
   migrate   apply pending database migrations to DATABASE_URL
-  seed      seed a synthetic operator into DATABASE_URL's empty CRM:
-            --accounts N (default 1000), --seed S (default 42); prints the counts as JSON
   sim       run the simulator of the external systems (provisioning, accounting, SMS/e-mail, bank,
             usage feed, alarms) on KEYFLOW_SIM_HOST:KEYFLOW_SIM_PORT; see sim/README.md
+  seed      seed a synthetic operator into DATABASE_URL's empty CRM:
+            --accounts N (default 1000), --seed S (default 42); prints the counts as JSON
+  ops       ops actions through the API: find incidents, retry, skip, reset, move, migrate,
+            batches, replay check (\`keyflow ops help\`)
+  replay-check  replay running instances against this checkout's workflow code (needs
+            TEMPORAL_ADDRESS); exits 1 on non-determinism
   test      start private test services, then type-check, lint and run the whole jest suite
             (arguments after \`--\` go to jest; --no-static skips type-check and lint)
 `;
@@ -135,6 +142,14 @@ async function runApi(): Promise<void> {
   logger.info({ url: api.url }, 'API listening');
 }
 
+async function runSim(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'sim');
+  const sim = await startSimulator(simulatorOptions(config, logger), config.KEYFLOW_SIM_HOST, config.KEYFLOW_SIM_PORT);
+  onStop(() => sim.stop());
+  logger.info({ url: sim.url }, 'simulator listening');
+}
+
 async function runSeedCommand(args: string[]): Promise<void> {
   const config = loadConfig();
   requireUrl(config);
@@ -148,18 +163,9 @@ async function runSeedCommand(args: string[]): Promise<void> {
   const accounts = option('accounts', 1000);
   const seed = option('seed', 42);
   await migrate(config.DATABASE_URL!);
-  const { runSeed } = await import('./seed');
   const result = await runSeed(config.DATABASE_URL!, { accounts, seed });
   if (!result.seeded) console.error('keyflow seed: the database already has key accounts; nothing seeded');
   console.log(JSON.stringify({ seeded: result.seeded, seed, ms: result.ms, ...result.counts }));
-}
-
-async function runSim(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL, 'sim');
-  const sim = await startSimulator(simulatorOptions(config, logger), config.KEYFLOW_SIM_HOST, config.KEYFLOW_SIM_PORT);
-  onStop(() => sim.stop());
-  logger.info({ url: sim.url }, 'simulator listening');
 }
 
 async function runMigrate(): Promise<void> {
@@ -208,7 +214,11 @@ async function runTest(args: string[]): Promise<void> {
   let code = 1;
   try {
     await migrate(services.postgres.databaseUrl);
+    // Throw-away secrets and partner tokens, so the whole suite runs with signatures and auth on.
     const jestEnv = fillCallbackSecrets({ ...testEnv, ...services.env });
+    for (const system of ['PROVISIONING', 'ACCOUNTING', 'NOTIFY', 'BANK', 'USAGE']) {
+      jestEnv[`KEYFLOW_${system}_TOKEN`] ??= `test-${system.toLowerCase()}-${randomBytes(8).toString('hex')}`;
+    }
     await startSimulatorProcess(services.supervisor, jestEnv, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
     const jestCode = await run('jest', ['--runInBand', ...jestArgs], jestEnv);
     const [tscCode, eslintCode] = await staticChecks;
@@ -246,6 +256,11 @@ export async function main(argv: string[]): Promise<void> {
       return runSim();
     case 'test':
       return runTest(rest);
+    case 'ops':
+      // Exit explicitly: keep-alive sockets and the Temporal runtime would hold the process open.
+      return process.exit(await runOps(rest));
+    case 'replay-check':
+      return process.exit(await runReplayCheckDirect(rest));
     case undefined:
     case 'help':
     case '--help':
