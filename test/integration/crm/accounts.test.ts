@@ -148,7 +148,7 @@ describe('key accounts through the API', () => {
 
     it('shows an account with its contacts, contracts, billing accounts, subscriptions, open tickets, recent orders and bills', async () => {
       const fixture = await createAccountFixture(database.pool, testOrg.tianhe);
-      for (const [period, start, end] of [['2025-01', '2025-01-01', '2025-02-01'], ['2025-02', '2025-02-01', '2025-03-01']]) {
+      for (const [period, start, end] of [['2025-01', '2025-01-01', '2025-02-01'], ['2025-02', '2025-02-01', '2025-03-01']] as const) {
         await database.pool.query(sql.type(z.object({}))`
           INSERT INTO bills (bill_no, billing_account_id, account_id, org_unit_id, period, period_start, period_end, time_zone, currency, minor_digits,
                              status, charges_minor, discounts_minor, commitment_minor, credits_minor, net_minor, tax_minor, total_minor, due_date)
