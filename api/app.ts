@@ -14,13 +14,13 @@ import { createAccountRoutes } from './routes/accounts';
 import { createAdminRoutes } from './routes/admin';
 import { createAuthRoutes } from './routes/auth';
 import { createCaseRoutes } from './routes/cases';
+import { callbackRouteSpecs, createCallbackRouter } from './routes/callbacks';
 import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
 import { createProcessDefinitionRoutes } from './routes/process-definitions';
 import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
-import { createCallbackRouter } from './routes/callbacks';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -73,6 +73,7 @@ export function createApp(deps: ApiDependencies): Express {
 
   // Routes mounted as plain routers are described here so the document stays complete.
   const documented = new ApiRoutes().describe(healthRouteSpec).describe(echoRouteSpec);
+  for (const spec of callbackRouteSpecs) documented.describe(spec);
   const openApi = new ApiRoutes().add(
     {
       method: 'get',

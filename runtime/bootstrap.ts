@@ -5,6 +5,7 @@ import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
 import { loadConfig, type Config } from './config';
 import { createTemporalClient } from './temporal-client';
 import type { Logger } from './logger';
+import { seedOnFirstStart } from './seed';
 import type { Services } from './services';
 
 /**
@@ -15,6 +16,7 @@ import type { Services } from './services';
 export async function bootstrap(services: Services, config: Config, logger: Logger): Promise<{ lines: string[] }> {
   const lines: string[] = [];
   lines.push(await deployShippedProcesses(services, config, logger));
+  lines.push(...(await seedOnFirstStart(services.postgres.databaseUrl, config.KEYFLOW_SEED_ACCOUNTS, logger)));
   // The simulator, the worker and the API share the callback secrets: generated here when unset.
   fillCallbackSecrets(services.env);
   if (config.KEYFLOW_SIM_ENABLED) {
