@@ -21,6 +21,7 @@ import { createProcessDefinitionRoutes } from './routes/process-definitions';
 import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
+import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -28,6 +29,8 @@ export interface ApiDependencies {
   logger: Logger;
   pool: DatabasePool;
   temporal: Client;
+  /** Ops options (tests hand in the workflow bundle the replay check uses). */
+  ops?: OpsRouteOptions;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -67,6 +70,7 @@ export function createApp(deps: ApiDependencies): Express {
     createTaskRoutes(deps),
     createProcessDefinitionRoutes(deps),
     createProcessInstanceRoutes(deps),
+    createOpsRoutes(deps, deps.ops),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));

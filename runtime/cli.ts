@@ -12,6 +12,7 @@ import { simulatorOptions, startSimulator } from '../sim/server';
 import { bootstrap } from './bootstrap';
 import { runSeed } from './seed';
 import { createKeyflowWorker } from './worker';
+import { runOps, runReplayCheckDirect } from './ops-cli';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
 
 const usage = `usage: keyflow <command>
@@ -25,6 +26,10 @@ const usage = `usage: keyflow <command>
             usage feed, alarms) on KEYFLOW_SIM_HOST:KEYFLOW_SIM_PORT; see sim/README.md
   seed      seed a synthetic operator into DATABASE_URL's empty CRM:
             --accounts N (default 1000), --seed S (default 42); prints the counts as JSON
+  ops       ops actions through the API: find incidents, retry, skip, reset, move, migrate,
+            batches, replay check (\`keyflow ops help\`)
+  replay-check  replay running instances against this checkout's workflow code (needs
+            TEMPORAL_ADDRESS); exits 1 on non-determinism
   test      start private test services, then type-check, lint and run the whole jest suite
             (arguments after \`--\` go to jest; --no-static skips type-check and lint)
 `;
@@ -251,6 +256,11 @@ export async function main(argv: string[]): Promise<void> {
       return runSim();
     case 'test':
       return runTest(rest);
+    case 'ops':
+      // Exit explicitly: keep-alive sockets and the Temporal runtime would hold the process open.
+      return process.exit(await runOps(rest));
+    case 'replay-check':
+      return process.exit(await runReplayCheckDirect(rest));
     case undefined:
     case 'help':
     case '--help':

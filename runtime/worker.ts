@@ -26,6 +26,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   workflowBundle?: WorkflowBundle;
   pool?: DatabasePool;
+  /** Extra activities registered beside Keyflow's own (test fixtures). */
+  activities?: Record<string, (...args: never[]) => unknown>;
 }
 
 let runtimeInstalled = false;
@@ -67,7 +69,7 @@ export async function createKeyflowWorker(config: Config, logger: Logger, option
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.KEYFLOW_TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
-    activities: createActivities({ pool, config, logger, now: () => new Date() }),
+    activities: { ...createActivities({ pool, config, logger, now: () => new Date() }), ...options.activities },
   });
   let running: Promise<void> | undefined;
   return {
