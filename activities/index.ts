@@ -2,6 +2,7 @@ import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
 import { createEngineActivities } from './engine';
 import { createExternalActivities } from './external';
+import { createOpsActivities } from './ops';
 
 export type { ActivityDependencies } from './context';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createEchoActivities(deps),
     ...createEngineActivities(deps),
     ...createExternalActivities(deps),
+    ...createOpsActivities(deps),
   };
 }
 

@@ -17,8 +17,11 @@ import { createCaseRoutes } from './routes/cases';
 import { callbackRouteSpecs, createCallbackRouter } from './routes/callbacks';
 import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createProcessDefinitionRoutes } from './routes/process-definitions';
+import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
+import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
 export interface ApiDependencies {
@@ -26,6 +29,8 @@ export interface ApiDependencies {
   logger: Logger;
   pool: DatabasePool;
   temporal: Client;
+  /** Ops options (tests hand in the workflow bundle the replay check uses). */
+  ops?: OpsRouteOptions;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -63,6 +68,9 @@ export function createApp(deps: ApiDependencies): Express {
     createCaseRoutes(deps),
     createAdminRoutes(deps),
     createTaskRoutes(deps),
+    createProcessDefinitionRoutes(deps),
+    createProcessInstanceRoutes(deps),
+    createOpsRoutes(deps, deps.ops),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));

@@ -6,7 +6,7 @@ import { createDatabasePool } from '../db/pool';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { createTemporalClient } from '../runtime/temporal-client';
-import { createApp } from './app';
+import { createApp, type ApiDependencies } from './app';
 
 export interface RunningApi {
   server: Server;
@@ -17,10 +17,10 @@ export interface RunningApi {
 }
 
 /** Starts the API on the configured host and port (0 picks a free one, as tests do). */
-export async function startApi(config: Config, logger: Logger, port = config.KEYFLOW_API_PORT): Promise<RunningApi> {
+export async function startApi(config: Config, logger: Logger, port = config.KEYFLOW_API_PORT, extra: Pick<ApiDependencies, 'ops'> = {}): Promise<RunningApi> {
   const pool = await createDatabasePool(config.DATABASE_URL!, { applicationName: 'keyflow-api', maximumPoolSize: config.KEYFLOW_PG_POOL_SIZE });
   const temporal = await createTemporalClient(config);
-  const app = createApp({ config, logger, pool, temporal });
+  const app = createApp({ config, logger, pool, temporal, ...extra });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(port, config.KEYFLOW_API_HOST, () => resolve(listening));
     listening.once('error', reject);

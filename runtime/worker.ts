@@ -26,6 +26,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   workflowBundle?: WorkflowBundle;
   pool?: DatabasePool;
+  /** Extra activities registered beside Keyflow's own (test fixtures). */
+  activities?: Record<string, (...args: never[]) => unknown>;
 }
 
 let runtimeInstalled = false;
@@ -34,7 +36,8 @@ let runtimeInstalled = false;
 function installTemporalRuntime(config: Config, logger: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const level = (['trace', 'debug', 'info', 'warn', 'error'].includes(config.LOG_LEVEL) ? config.LOG_LEVEL.toUpperCase() : 'ERROR') as LogLevel;
+  // The SDK narrates every bundle and state change at INFO; below WARN only when debugging.
+  const level = (['trace', 'debug', 'warn', 'error'].includes(config.LOG_LEVEL) ? config.LOG_LEVEL.toUpperCase() : config.LOG_LEVEL === 'info' ? 'WARN' : 'ERROR') as LogLevel;
   try {
     Runtime.install({
       logger: new DefaultLogger(level, (entry) => {
@@ -66,7 +69,7 @@ export async function createKeyflowWorker(config: Config, logger: Logger, option
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.KEYFLOW_TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
-    activities: createActivities({ pool, config, logger, now: () => new Date() }),
+    activities: { ...createActivities({ pool, config, logger, now: () => new Date() }), ...options.activities },
   });
   let running: Promise<void> | undefined;
   return {

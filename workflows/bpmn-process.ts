@@ -9,6 +9,7 @@ import {
   ChildWorkflowFailure,
   condition,
   continueAsNew,
+  patched,
   defineQuery,
   defineSignal,
   defineUpdate,
@@ -31,6 +32,8 @@ import {
   idempotencyKey,
   messageSignalName,
   moveTokenUpdateName,
+  migrateInstanceUpdateName,
+  unmappedNodesRejection,
   processInstanceId,
   resolveIncidentUpdateName,
   retryIncidentUpdateName,
@@ -45,6 +48,8 @@ import {
   type InstanceStatus,
   type MessageInput,
   type MoveTokenInput,
+  type MigrateInstanceInput,
+  type MigrateInstanceResult,
   type MoveTokenResult,
   type OpenTask,
   type OpenUserTaskInput,
@@ -60,6 +65,7 @@ import { evaluateCondition, evaluateExpression, evaluateValue, ExpressionError }
 import { nonRetryableExternalErrorTypes } from './external';
 import { validateFormData } from './forms';
 import type { Activity, BoundaryEvent, EventDefinition, FlowNode, ProcessModel, ServiceTask, UserTask } from './model';
+import { patches } from './patches';
 import { durationMs, instantMs, timerSchedule } from './timers';
 import { applyMappings, setPath } from './variables';
 
@@ -67,6 +73,7 @@ export const completeTaskUpdate = defineUpdate<void, [CompleteTaskInput]>(comple
 export const retryIncidentUpdate = defineUpdate<void, [RetryIncidentInput]>(retryIncidentUpdateName);
 export const resolveIncidentUpdate = defineUpdate<void, [ResolveIncidentInput]>(resolveIncidentUpdateName);
 export const moveTokenUpdate = defineUpdate<MoveTokenResult, [MoveTokenInput]>(moveTokenUpdateName);
+export const migrateInstanceUpdate = defineUpdate<MigrateInstanceResult, [MigrateInstanceInput]>(migrateInstanceUpdateName);
 export const messageSignal = defineSignal<[MessageInput]>(messageSignalName);
 export const stateQuery = defineQuery<ProcessInstanceState>(stateQueryName);
 export const definitionQuery = defineQuery<PinnedDefinition>(definitionQueryName);
@@ -190,7 +197,7 @@ type StepResult = string[] | { jump: string; fired?: EventData } | null;
  * (gateways, events without waits, script tasks) issue no commands, so they add no history.
  */
 class Interpreter {
-  private readonly model: ProcessModel;
+  private model: ProcessModel;
   private readonly workflowId: string;
   private readonly runId: string;
   private vars: Variables;
@@ -217,7 +224,7 @@ class Interpreter {
   private indexed: { activeNodes: string; incident: boolean; incidentNode: string };
   private root!: Scope;
 
-  constructor(private readonly input: BpmnProcessInput) {
+  constructor(private input: BpmnProcessInput) {
     this.model = input.definition;
     const info = workflowInfo();
     this.workflowId = info.workflowId;
@@ -240,6 +247,11 @@ class Interpreter {
       incident: current.get(searchAttributeKeys.incident) ?? false,
       incidentNode: current.get(searchAttributeKeys.incidentNode) ?? '',
     };
+    this.indexChildren();
+  }
+
+  private indexChildren(): void {
+    this.children.clear();
     for (const node of Object.values(this.model.nodes)) {
       const parent = node.parentId ?? '';
       const list = this.children.get(parent) ?? [];
@@ -263,7 +275,9 @@ class Interpreter {
       () => 'done' as const,
       (error: unknown) => ({ error }),
     );
-    const outcome = await Promise.race([done, this.continueAsNewPoint().then(() => 'continue' as const)]);
+    // The watch for a continue-as-new point must not see the instance's cancellation: the cancel path below compensates first.
+    const continuePoint = CancellationScope.nonCancellable(() => this.continueAsNewPoint()).then(() => 'continue' as const);
+    const outcome = await Promise.race([done, continuePoint]);
     if (outcome === 'continue') return this.continueAsNew();
     if (outcome === 'done') {
       this.status = 'completed';
@@ -309,9 +323,11 @@ class Interpreter {
 
     setHandler(
       completeTaskUpdate,
-      (input) => {
-        const entry = this.openTasks.get(input.taskId)!;
-        entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
+      async (input) => {
+        // Validators do not run on replay: never assume what the validator checked.
+        await condition(() => this.openTasks.has(input.taskId) || this.completedTaskIds.has(input.taskId));
+        const entry = this.openTasks.get(input.taskId);
+        if (entry && !entry.completion) entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
       },
       {
         validator: (input) => {
@@ -343,7 +359,8 @@ class Interpreter {
     };
     setHandler(
       retryIncidentUpdate,
-      (input) => {
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
         findIncident(input.incidentId).resolution = { kind: 'retry', variables: input.variables };
       },
       {
@@ -355,7 +372,8 @@ class Interpreter {
     );
     setHandler(
       resolveIncidentUpdate,
-      (input) => {
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
         findIncident(input.incidentId).resolution = { kind: 'resolve', variables: input.variables ?? {} };
       },
       {
@@ -368,9 +386,11 @@ class Interpreter {
 
     setHandler(
       moveTokenUpdate,
-      (input) => {
+      async (input) => {
+        const movable = () => [...this.liveTokens.values()].filter((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+        await condition(() => movable().length > 0);
         if (input.variables) this.mergeVariables(input.variables, undefined);
-        const tokens = [...this.liveTokens.values()].filter((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+        const tokens = movable();
         for (const token of tokens) {
           token.moveTo = input.toNodeId;
           token.stepScope!.cancel();
@@ -387,6 +407,53 @@ class Interpreter {
           if (!from || !movable) throw ApplicationFailure.create({ type: updateRejections.tokenNotFound, message: `no movable token at ${input.fromNodeId}`, nonRetryable: true });
           if (!to || to.parentId !== from.parentId || to.type === 'boundaryEvent' || (isActivityNode(to) && to.isForCompensation)) {
             throw ApplicationFailure.create({ type: updateRejections.nodeNotFound, message: `${input.toNodeId} is not a node a token can move to from ${input.fromNodeId}`, nonRetryable: true });
+          }
+        },
+      },
+    );
+
+    setHandler(
+      migrateInstanceUpdate,
+      (input) => {
+        // Recorded as a marker the first time an instance migrates; replays of older histories never reach here.
+        patched(patches.migrateInstance);
+        const fromVersion = this.model.version;
+        this.model = input.definition;
+        this.input = { ...this.input, definition: input.definition };
+        this.indexChildren();
+        this.reachers.clear();
+        this.activityOptions.clear();
+        const tokens = [...this.liveTokens.values()];
+        for (const token of tokens) {
+          token.moveTo = input.nodeMapping[token.nodeId]!;
+          token.stepScope!.cancel();
+        }
+        this.indexStatic();
+        return { fromVersion, toVersion: input.definition.version, movedTokens: tokens.length };
+      },
+      {
+        validator: (input) => {
+          if (!input || !isPlainObject(input.definition) || !isPlainObject(input.nodeMapping)) throw invalidInput('migrateInstance needs { definition, nodeMapping }');
+          const model = input.definition;
+          if (model.key !== this.model.key || !isPlainObject(model.nodes)) throw invalidInput(`the new definition must be a version of ${this.model.key}`);
+          const tokens = [...this.liveTokens.values()];
+          const unmapped = [...new Set(tokens.map((token) => token.nodeId).filter((nodeId) => typeof input.nodeMapping[nodeId] !== 'string'))];
+          if (unmapped.length > 0) {
+            throw ApplicationFailure.create({
+              type: unmappedNodesRejection,
+              message: `active node(s) without a mapping: ${unmapped.join(', ')}`,
+              details: [unmapped],
+              nonRetryable: true,
+            });
+          }
+          for (const token of tokens) {
+            const target = model.nodes[input.nodeMapping[token.nodeId]!];
+            if (!target || target.parentId !== undefined || target.type === 'boundaryEvent') {
+              throw invalidInput(`${token.nodeId} is mapped to ${input.nodeMapping[token.nodeId]}, which is not a top-level node of version ${model.version}`);
+            }
+            if (token.scope !== this.root || !token.stepScope || token.compensating) {
+              throw invalidInput(`the token at ${token.nodeId} cannot be migrated (inside a sub-process or compensating)`);
+            }
           }
         },
       },

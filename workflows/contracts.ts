@@ -240,3 +240,24 @@ export interface LoadDefinitionInput {
   /** Omitted: the latest version at the moment of the call. */
   version?: number;
 }
+
+/**
+ * Update `migrateInstance` (ops): re-pins a running instance to another version of its process.
+ * Every live token must stand at a node named in `nodeMapping` (old node id → node id in the new
+ * model); each is then restarted at its mapped node in the new model (an open user task there is
+ * closed as cancelled and opened again). Refused (`UnmappedNodes`, details[0] = the node ids) when
+ * a token stands at an unmapped node, and (`InvalidUpdateInput`) for another process key, a mapped
+ * node the new model lacks, or tokens inside an embedded sub-process (not supported yet). Guarded
+ * by `patched(patches.migrateInstance)`.
+ */
+export const migrateInstanceUpdateName = 'migrateInstance';
+export interface MigrateInstanceInput {
+  definition: import('./model').ProcessModel;
+  nodeMapping: Record<string, string>;
+}
+export interface MigrateInstanceResult {
+  fromVersion: number;
+  toVersion: number;
+  movedTokens: number;
+}
+export const unmappedNodesRejection = 'UnmappedNodes';

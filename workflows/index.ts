@@ -2,3 +2,4 @@
 // Temporal's deterministic sandbox.
 export { echoWorkflow } from './echo';
 export { bpmnProcess } from './bpmn-process';
+export { opsBatch } from './ops-batch';

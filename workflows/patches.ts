@@ -11,6 +11,8 @@
  * 3. Record a replay history of the changed element (test/replay/README.md) and keep the old ones:
  *    `npm test` replays them all, so an unguarded change fails the build.
  *
- * No patches yet: this is the first version of the interpreter.
  */
-export const patches = {} as const satisfies Record<string, string>;
+export const patches = {
+  /** Ops can re-pin a running instance to another model version (the `migrateInstance` update). */
+  migrateInstance: 'kf-2026-11-25-migrate-instance',
+} as const satisfies Record<string, string>;

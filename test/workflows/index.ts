@@ -1,4 +1,5 @@
-// The bundle test workers run: every production workflow plus the small hand-written ones that
-// exercise the external-system activities until BPMN processes can do the same.
+// The bundle test workers run: every production workflow plus small hand-written fixtures
+// (external-system activities; ops scenarios).
 export * from '../../workflows/index';
 export * from './external';
+export * from './fixtures';
