@@ -16,21 +16,21 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   // inbox
 
   // external systems (provisioning, accounting, sms, bank)
-  'provisioning.reserve': 'Reserve network resources for a subscription in the provisioning system (网管)',
-  'provisioning.activate': 'Ask the provisioning system to activate a service; completion arrives later as a callback message',
-  'provisioning.suspend': 'Suspend a subscription\'s service in the provisioning system (e.g. for dunning)',
-  'provisioning.resume': 'Resume a suspended service in the provisioning system',
-  'provisioning.release': 'Release reserved or active network resources (cancellation, compensation)',
-  'provisioning.queryStatus': 'Read the provisioning state of a service order',
+  'provisioning.reserve': 'Reserve network resources for a service (provisioning/网管); returns serviceId and reservationId',
+  'provisioning.activate': 'Ask the network to activate a service; the result arrives later as the message provisioning.result',
+  'provisioning.suspend': 'Suspend an active service in the network (e.g. for non-payment)',
+  'provisioning.resume': 'Resume a suspended service in the network',
+  'provisioning.release': 'Release a service and its network resources',
+  'provisioning.queryStatus': "Read a service's current status from the network",
   'accounting.openBillingAccount': 'Open a billing account in the accounting system (综合营帐)',
-  'accounting.closeBillingAccount': 'Close a billing account in the accounting system',
-  'accounting.postAdjustment': 'Post a credit or debit adjustment (e.g. complaint compensation) to the accounting system',
-  'accounting.postInvoice': 'Sync an issued bill to the accounting system',
-  'notify.sendSms': 'Send an SMS notice from a template (Chinese or English)',
-  'notify.sendEmail': 'Send an e-mail notice from a template (Chinese or English)',
-  'bank.registerPaymentReference': 'Register a payment reference with the bank so incoming payments are reported back',
-  'alarms.watch': 'Subscribe to the network alarm feed for a circuit, so faults are reported to this instance',
-  'alarms.unwatch': 'End an alarm-feed subscription',
+  'accounting.closeBillingAccount': 'Close a billing account whose balance is zero',
+  'accounting.postAdjustment': 'Post a credit or debit adjustment in minor units to a billing account',
+  'accounting.postInvoice': 'Post an issued invoice to a billing account in the accounting system',
+  'notify.sendSms': 'Send an SMS from a template, in Chinese or English',
+  'notify.sendEmail': 'Send an e-mail from a template, in Chinese or English',
+  'bank.registerPaymentReference': 'Register a payment reference with the bank; payments arrive as the message bank.paymentReceived',
+  'alarms.watch': "Deliver a service's network alarms to this instance as alarm.raised / alarm.cleared messages",
+  'alarms.unwatch': "Stop delivering a service's network alarms to this instance",
 
   // rating and billing
 

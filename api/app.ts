@@ -14,11 +14,13 @@ import { createAccountRoutes } from './routes/accounts';
 import { createAdminRoutes } from './routes/admin';
 import { createAuthRoutes } from './routes/auth';
 import { createCaseRoutes } from './routes/cases';
+import { callbackRouteSpecs, createCallbackRouter } from './routes/callbacks';
 import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createProcessDefinitionRoutes } from './routes/process-definitions';
+import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
-import { createCallbackRouter } from './routes/callbacks';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
@@ -66,6 +68,8 @@ export function createApp(deps: ApiDependencies): Express {
     createCaseRoutes(deps),
     createAdminRoutes(deps),
     createTaskRoutes(deps),
+    createProcessDefinitionRoutes(deps),
+    createProcessInstanceRoutes(deps),
     createOpsRoutes(deps, deps.ops),
   ];
   for (const group of groups) app.use(group.router);
@@ -73,6 +77,7 @@ export function createApp(deps: ApiDependencies): Express {
 
   // Routes mounted as plain routers are described here so the document stays complete.
   const documented = new ApiRoutes().describe(healthRouteSpec).describe(echoRouteSpec);
+  for (const spec of callbackRouteSpecs) documented.describe(spec);
   const openApi = new ApiRoutes().add(
     {
       method: 'get',

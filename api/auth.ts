@@ -66,29 +66,59 @@ function tokenFrom(req: Request): string | undefined {
 }
 
 /**
+ * Live sessions seen in the last moments, so a busy client costs one query per window instead of
+ * one per request. The price: a logout or a deactivation made through another API process takes
+ * effect there up to `KEYFLOW_SESSION_CACHE_MS` later (this process forgets at once).
+ */
+const recentSessions = new Map<string, { staff: AuthenticatedStaff; until: number }>();
+const recentSessionsLimit = 10_000;
+
+/** Forgets cached sessions: one token's, or every one of a staff member's. */
+export function forgetSessions(which: { tokenHash?: string; staffId?: number }): void {
+  if (which.tokenHash) recentSessions.delete(which.tokenHash);
+  if (which.staffId !== undefined) {
+    for (const [hash, entry] of recentSessions) if (entry.staff.id === which.staffId) recentSessions.delete(hash);
+  }
+}
+
+/**
  * Lets a request through only with a live session (Bearer token or the httpOnly cookie), and sets
  * `req.staff` from the staff row as it is now. Public paths (`isPublicApiPath`) pass untouched.
  * @throws ApiError UNAUTHENTICATED (401) for a missing, malformed, expired or revoked token
  */
 export function authenticate({ pool, config }: { pool: DatabasePool; config: Config }): RequestHandler {
   const minutes = config.KEYFLOW_SESSION_MINUTES;
+  const cacheMs = config.KEYFLOW_SESSION_CACHE_MS;
   return async (req, _res, next) => {
     if (isPublicApiPath(req.method, req.originalUrl.split('?')[0]!)) return next();
     const token = tokenFrom(req);
     if (token === undefined) throw new ApiError('UNAUTHENTICATED', 'log in first: POST /api/auth/login, then send Authorization: Bearer <token>');
     if (!tokenPattern.test(token)) throw new ApiError('UNAUTHENTICATED', 'the session token is malformed');
     const tokenHash = hashToken(token);
-    const row = await findSessionStaff(pool, tokenHash, minutes);
-    if (!row) throw new ApiError('UNAUTHENTICATED', 'the session has expired or was ended; log in again');
-    if (row.renew) await renewSession(pool, tokenHash, minutes);
-    req.staff = {
-      id: row.staff_id,
-      username: row.username,
-      displayName: row.display_name,
-      orgUnitId: row.org_unit_id,
-      orgPath: row.org_path,
-      roles: row.roles,
-    };
+    const now = Date.now();
+    const cached = recentSessions.get(tokenHash);
+    if (cached && cached.until > now) {
+      req.staff = cached.staff;
+    } else {
+      const row = await findSessionStaff(pool, tokenHash, minutes);
+      if (!row) {
+        recentSessions.delete(tokenHash);
+        throw new ApiError('UNAUTHENTICATED', 'the session has expired or was ended; log in again');
+      }
+      if (row.renew) await renewSession(pool, tokenHash, minutes);
+      req.staff = {
+        id: row.staff_id,
+        username: row.username,
+        displayName: row.display_name,
+        orgUnitId: row.org_unit_id,
+        orgPath: row.org_path,
+        roles: row.roles,
+      };
+      if (cacheMs > 0) {
+        if (recentSessions.size >= recentSessionsLimit) recentSessions.clear();
+        recentSessions.set(tokenHash, { staff: req.staff, until: now + cacheMs });
+      }
+    }
     req.sessionTokenHash = tokenHash;
     next();
   };

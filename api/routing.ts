@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { z, ZodTypeAny } from 'zod';
 import { requireRoles, requireStaff, type AuthenticatedStaff, type Role } from './auth';
-import type { ErrorCode } from './errors';
+import { ApiError, type ErrorCode } from './errors';
 import { parse } from './validate';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -54,6 +54,7 @@ export class ApiRoutes {
     this.specs.push(spec);
     const guards = Array.isArray(spec.access) ? [requireRoles(...(spec.access as Role[]))] : [];
     this.router[spec.method](spec.path, ...guards, async (req: Request, res: Response) => {
+      refuseNulCharacters(req);
       const context = {
         req,
         res,
@@ -74,4 +75,26 @@ export class ApiRoutes {
     this.specs.push(spec);
     return this;
   }
+}
+
+/**
+ * PostgreSQL cannot store U+0000 in text or jsonb; a string carrying one would fail deep in a
+ * query. Refused up front, with the field, like any other invalid input.
+ */
+function refuseNulCharacters(req: Request): void {
+  for (const where of ['params', 'query', 'body'] as const) {
+    const field = findNul(req[where], [where]);
+    if (field) throw new ApiError('VALIDATION_FAILED', `invalid request ${where}`, [{ field: field.join('.'), message: 'must not contain the NUL character' }]);
+  }
+}
+
+function findNul(value: unknown, path: string[]): string[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, child] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...path, key.split('\u0000').join('')];
+    const found = findNul(child, [...path, key]);
+    if (found) return found;
+  }
+  return null;
 }

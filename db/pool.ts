@@ -44,7 +44,7 @@ export interface PoolOptions {
 export async function createDatabasePool(databaseUrl: string, options: PoolOptions = {}): Promise<DatabasePool> {
   const url = new URL(databaseUrl);
   if (options.applicationName) url.searchParams.set('application_name', options.applicationName);
-  return createPool(url.toString(), {
+  const pool = await createPool(url.toString(), {
     interceptors: [validateRows],
     typeParsers,
     maximumPoolSize: options.maximumPoolSize ?? 10,
@@ -52,4 +52,9 @@ export async function createDatabasePool(databaseUrl: string, options: PoolOptio
     statementTimeout: 60_000,
     idleTimeout: 30_000,
   });
+  // slonik also emits every query error on the pool's emitter; with no listener, Node would throw
+  // "Unhandled error" there instead of the typed error (UniqueIntegrityConstraintViolationError, …)
+  // that the caller is about to receive anyway.
+  pool.on('error', () => undefined);
+  return pool;
 }

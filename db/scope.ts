@@ -15,6 +15,14 @@ export function orgScope(scope: OrgScoped, column: IdentifierSqlToken = sql.iden
   return sql.fragment`${column} IN (SELECT id FROM org_units WHERE path LIKE ${`${scope.orgPath}%`})`;
 }
 
+/**
+ * `path LIKE '<caller's path>%'` for a query that already joins org_units: cheaper to plan and run
+ * than `orgScope`'s sub-select, for the hottest queries.
+ */
+export function orgPathScope(scope: OrgScoped, pathColumn: IdentifierSqlToken): FragmentSqlToken {
+  return sql.fragment`${pathColumn} LIKE ${`${scope.orgPath}%`}`;
+}
+
 /** Whether a unit (given by its path) lies within the caller's subtree. */
 export function inOrgScope(scope: OrgScoped, orgPath: string): boolean {
   return orgPath.startsWith(scope.orgPath);

@@ -48,14 +48,15 @@ export interface TaskCaller extends OrgScoped {
 }
 
 /**
- * A candidate for a task: one of its candidate groups is a role of theirs (or they are named as a
- * candidate user), and the task's unit lies in their subtree. A task without a unit is not tied
- * to a place and is open to its candidates anywhere.
+ * A candidate for a task: one of its candidate groups is a role of theirs and the task's unit lies
+ * in their subtree (a task without a unit is not tied to a place: open to its groups anywhere), or
+ * the process named them as a candidate user, wherever they sit.
  */
 function candidateOf(caller: TaskCaller) {
   return sql.fragment`(
-    (t.candidate_groups && ${sql.array([...caller.roles], 'text')} OR ${caller.username} = ANY (t.candidate_users))
-    AND (t.org_unit_id IS NULL OR ${orgScope(caller, sql.identifier(['t', 'org_unit_id']))}))`;
+    (t.candidate_groups && ${sql.array([...caller.roles], 'text')}
+      AND (t.org_unit_id IS NULL OR ${orgScope(caller, sql.identifier(['t', 'org_unit_id']))}))
+    OR ${caller.username} = ANY (t.candidate_users))`;
 }
 
 /** Who may see a task: its assignee and its candidates. */

@@ -1,7 +1,11 @@
 import path from 'node:path';
+import { deployProcessFiles } from '../api/engine/definitions';
+import { createDatabasePool } from '../db/pool';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
-import type { Config } from './config';
+import { loadConfig, type Config } from './config';
+import { createTemporalClient } from './temporal-client';
 import type { Logger } from './logger';
+import { seedOnFirstStart } from './seed';
 import type { Services } from './services';
 
 /**
@@ -11,6 +15,8 @@ import type { Services } from './services';
  */
 export async function bootstrap(services: Services, config: Config, logger: Logger): Promise<{ lines: string[] }> {
   const lines: string[] = [];
+  lines.push(await deployShippedProcesses(services, config, logger));
+  lines.push(...(await seedOnFirstStart(services.postgres.databaseUrl, config.KEYFLOW_SEED_ACCOUNTS, logger)));
   // The simulator, the worker and the API share the callback secrets: generated here when unset.
   fillCallbackSecrets(services.env);
   if (config.KEYFLOW_SIM_ENABLED) {
@@ -19,4 +25,18 @@ export async function bootstrap(services: Services, config: Config, logger: Logg
     lines.push(`  Simulator      ${sim.url}   (ledger: /sim/ledger, faults: POST /sim/faults; sim/README.md)`);
   }
   return { lines };
+}
+
+/** Deploys processes/*.bpmn (identical files are no-ops); a shipped model that does not validate stops the start. */
+async function deployShippedProcesses(services: Services, config: Config, logger: Logger): Promise<string> {
+  const pool = await createDatabasePool(services.postgres.databaseUrl, { applicationName: 'keyflow-bootstrap', maximumPoolSize: 2 });
+  const client = await createTemporalClient(loadConfig(services.env));
+  try {
+    const deployed = await deployProcessFiles(pool, undefined, 'system', { client, taskQueue: config.KEYFLOW_TASK_QUEUE });
+    for (const entry of deployed.filter((item) => item.created)) logger.info(entry, 'deployed a shipped process');
+    return `  Processes      ${deployed.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped'}`;
+  } finally {
+    await client.connection.close();
+    await pool.end();
+  }
 }

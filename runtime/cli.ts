@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectRoot, type Config } from './config';
 import { createLogger, type Logger } from './logger';
@@ -9,6 +10,7 @@ import { startApi } from '../api/server';
 import { MigrationError, migrate } from '../db/migrate';
 import { simulatorOptions, startSimulator } from '../sim/server';
 import { bootstrap } from './bootstrap';
+import { runSeed } from './seed';
 import { createKeyflowWorker } from './worker';
 import { runOps, runReplayCheckDirect } from './ops-cli';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
@@ -22,6 +24,8 @@ const usage = `usage: keyflow <command>
   migrate   apply pending database migrations to DATABASE_URL
   sim       run the simulator of the external systems (provisioning, accounting, SMS/e-mail, bank,
             usage feed, alarms) on KEYFLOW_SIM_HOST:KEYFLOW_SIM_PORT; see sim/README.md
+  seed      seed a synthetic operator into DATABASE_URL's empty CRM:
+            --accounts N (default 1000), --seed S (default 42); prints the counts as JSON
   ops       ops actions through the API: find incidents, retry, skip, reset, move, migrate,
             batches, replay check (\`keyflow ops help\`)
   replay-check  replay running instances against this checkout's workflow code (needs
@@ -146,6 +150,24 @@ async function runSim(): Promise<void> {
   logger.info({ url: sim.url }, 'simulator listening');
 }
 
+async function runSeedCommand(args: string[]): Promise<void> {
+  const config = loadConfig();
+  requireUrl(config);
+  const option = (name: string, fallback: number): number => {
+    const index = args.indexOf(`--${name}`);
+    if (index < 0) return fallback;
+    const value = Number(args[index + 1]);
+    if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError([{ variable: `--${name}`, message: 'a whole number ≥ 0' }]);
+    return value;
+  };
+  const accounts = option('accounts', 1000);
+  const seed = option('seed', 42);
+  await migrate(config.DATABASE_URL!);
+  const result = await runSeed(config.DATABASE_URL!, { accounts, seed });
+  if (!result.seeded) console.error('keyflow seed: the database already has key accounts; nothing seeded');
+  console.log(JSON.stringify({ seeded: result.seeded, seed, ms: result.ms, ...result.counts }));
+}
+
 async function runMigrate(): Promise<void> {
   const config = loadConfig();
   requireUrl(config);
@@ -192,7 +214,11 @@ async function runTest(args: string[]): Promise<void> {
   let code = 1;
   try {
     await migrate(services.postgres.databaseUrl);
+    // Throw-away secrets and partner tokens, so the whole suite runs with signatures and auth on.
     const jestEnv = fillCallbackSecrets({ ...testEnv, ...services.env });
+    for (const system of ['PROVISIONING', 'ACCOUNTING', 'NOTIFY', 'BANK', 'USAGE']) {
+      jestEnv[`KEYFLOW_${system}_TOKEN`] ??= `test-${system.toLowerCase()}-${randomBytes(8).toString('hex')}`;
+    }
     await startSimulatorProcess(services.supervisor, jestEnv, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
     const jestCode = await run('jest', ['--runInBand', ...jestArgs], jestEnv);
     const [tscCode, eslintCode] = await staticChecks;
@@ -222,6 +248,8 @@ export async function main(argv: string[]): Promise<void> {
       return runWorker();
     case 'api':
       return runApi();
+    case 'seed':
+      return runSeedCommand(rest);
     case 'migrate':
       return runMigrate();
     case 'sim':

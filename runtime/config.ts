@@ -66,6 +66,7 @@ export const configSchema = z.object({
   KEYFLOW_API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 1mb').default('1mb'),
   KEYFLOW_SIM_PORT: port.default(3100),
   KEYFLOW_SESSION_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  KEYFLOW_SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   KEYFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   KEYFLOW_LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   KEYFLOW_SEED_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(200),

@@ -62,6 +62,7 @@ import {
 } from './contracts';
 import type { CompensationEntry, CompletedNode, ResumedToken, ResumeState } from './engine-state';
 import { evaluateCondition, evaluateExpression, evaluateValue, ExpressionError } from './expression';
+import { nonRetryableExternalErrorTypes } from './external';
 import { validateFormData } from './forms';
 import type { Activity, BoundaryEvent, EventDefinition, FlowNode, ProcessModel, ServiceTask, UserTask } from './model';
 import { patches } from './patches';
@@ -274,7 +275,9 @@ class Interpreter {
       () => 'done' as const,
       (error: unknown) => ({ error }),
     );
-    const outcome = await Promise.race([done, this.continueAsNewPoint().then(() => 'continue' as const)]);
+    // The watch for a continue-as-new point must not see the instance's cancellation: the cancel path below compensates first.
+    const continuePoint = CancellationScope.nonCancellable(() => this.continueAsNewPoint()).then(() => 'continue' as const);
+    const outcome = await Promise.race([done, continuePoint]);
     if (outcome === 'continue') return this.continueAsNew();
     if (outcome === 'done') {
       this.status = 'completed';
@@ -320,9 +323,11 @@ class Interpreter {
 
     setHandler(
       completeTaskUpdate,
-      (input) => {
-        const entry = this.openTasks.get(input.taskId)!;
-        entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
+      async (input) => {
+        // Validators do not run on replay: never assume what the validator checked.
+        await condition(() => this.openTasks.has(input.taskId) || this.completedTaskIds.has(input.taskId));
+        const entry = this.openTasks.get(input.taskId);
+        if (entry && !entry.completion) entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
       },
       {
         validator: (input) => {
@@ -354,7 +359,8 @@ class Interpreter {
     };
     setHandler(
       retryIncidentUpdate,
-      (input) => {
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
         findIncident(input.incidentId).resolution = { kind: 'retry', variables: input.variables };
       },
       {
@@ -366,7 +372,8 @@ class Interpreter {
     );
     setHandler(
       resolveIncidentUpdate,
-      (input) => {
+      async (input) => {
+        await condition(() => this.incidents.has(input.incidentId));
         findIncident(input.incidentId).resolution = { kind: 'resolve', variables: input.variables ?? {} };
       },
       {
@@ -379,9 +386,11 @@ class Interpreter {
 
     setHandler(
       moveTokenUpdate,
-      (input) => {
+      async (input) => {
+        const movable = () => [...this.liveTokens.values()].filter((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+        await condition(() => movable().length > 0);
         if (input.variables) this.mergeVariables(input.variables, undefined);
-        const tokens = [...this.liveTokens.values()].filter((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
+        const tokens = movable();
         for (const token of tokens) {
           token.moveTo = input.toNodeId;
           token.stepScope!.cancel();
@@ -1085,7 +1094,8 @@ class Interpreter {
           maximumAttempts: Math.max(1, node.retries),
           initialInterval: safeDuration(node.retryBackoff, 1_000),
           backoffCoefficient: 2,
-          nonRetryableErrorTypes: [bpmnErrorType],
+          // Activities mark these failures non-retryable themselves too; the list says so to Temporal.
+          nonRetryableErrorTypes: [...new Set([bpmnErrorType, ...nonRetryableExternalErrorTypes])],
         },
       };
       this.activityOptions.set(node.id, options);

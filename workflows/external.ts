@@ -3,6 +3,7 @@
  * the error types their activities throw, the retry policy that honours them, and the BPMN
  * messages their callbacks become. Pure: importable from the workflow sandbox.
  */
+import type { RetryPolicy } from '@temporalio/common';
 import { bpmnErrorType } from './contracts';
 
 /** The systems Keyflow calls (outbound adapters). */
@@ -63,12 +64,12 @@ export const nonRetryableExternalErrorTypes: readonly string[] = [
  * themselves too, so a policy that forgets this list still stops; a 429's Retry-After overrides
  * the backoff for that one attempt.
  */
-export const externalRetryPolicy = {
+export const externalRetryPolicy: RetryPolicy = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
   maximumInterval: '1 minute',
   nonRetryableErrorTypes: [...nonRetryableExternalErrorTypes],
-} as const;
+};
 
 /**
  * BPMN messages that callbacks become (signal `message`, payload `MessageInput`). The correlation

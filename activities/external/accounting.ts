@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Logger } from '../../runtime/logger';
 import { callPartner, callOptions, type CallOptions, type PartnerEndpoint } from './http';
-import { defineServiceTask } from './service-task';
+import { endpointFor } from './endpoints';
+import { defineServiceTask, once, type ExternalDependencies } from './service-task';
 import {
   adjustmentResponse,
   billingAccountResponse,
@@ -35,42 +36,42 @@ export type AccountingClient = ReturnType<typeof createAccountingClient>;
 const withAccount = { billingAccountId: partnerId };
 
 /** Service-task activities (`kf:type="accounting.…"`). Amounts are integer minor units. */
-export function createAccountingActivities(deps: { endpoint: PartnerEndpoint; logger: Logger }) {
-  const client = createAccountingClient(deps.endpoint, deps.logger);
+export function createAccountingActivities(deps: ExternalDependencies) {
+  const client = once(() => createAccountingClient(endpointFor(deps.config, 'accounting'), deps.logger));
   return {
     'accounting.openBillingAccount': defineServiceTask(
       'accounting.openBillingAccount',
       openBillingAccountRequest.omit({ name: true }).extend({ billingAccountName: z.string().min(1).max(200) }).strip(),
-      deps.logger,
+      deps,
       async ({ billingAccountName, ...input }, call) => {
-        const { body } = await client.openBillingAccount({ ...input, name: billingAccountName }, call);
+        const { body } = await client().openBillingAccount({ ...input, name: billingAccountName }, call);
         return { billingAccountId: body.billingAccountId, billingAccountStatus: body.status };
       },
     ),
     'accounting.closeBillingAccount': defineServiceTask(
       'accounting.closeBillingAccount',
       closeBillingAccountRequest.extend(withAccount).strip(),
-      deps.logger,
+      deps,
       async ({ billingAccountId, ...input }, call) => {
-        const { body } = await client.closeBillingAccount(billingAccountId, input, call);
+        const { body } = await client().closeBillingAccount(billingAccountId, input, call);
         return { billingAccountId: body.billingAccountId, billingAccountStatus: body.status };
       },
     ),
     'accounting.postAdjustment': defineServiceTask(
       'accounting.postAdjustment',
       postAdjustmentRequest.extend(withAccount).strip(),
-      deps.logger,
+      deps,
       async ({ billingAccountId, ...input }, call) => {
-        const { body } = await client.postAdjustment(billingAccountId, input, call);
+        const { body } = await client().postAdjustment(billingAccountId, input, call);
         return { adjustmentId: body.adjustmentId, billingAccountBalanceMinor: body.balanceMinor };
       },
     ),
     'accounting.postInvoice': defineServiceTask(
       'accounting.postInvoice',
       postInvoiceRequest.innerType().extend(withAccount).strip(),
-      deps.logger,
+      deps,
       async ({ billingAccountId, ...input }, call) => {
-        const { body } = await client.postInvoice(billingAccountId, input, call);
+        const { body } = await client().postInvoice(billingAccountId, input, call);
         return { accountingInvoiceId: body.invoiceId, billingAccountBalanceMinor: body.balanceMinor };
       },
     ),

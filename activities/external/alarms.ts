@@ -1,8 +1,6 @@
-import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { closeCorrelation, registerCorrelation } from '../../db/external';
-import type { Logger } from '../../runtime/logger';
-import { defineServiceTask } from './service-task';
+import { defineServiceTask, type ExternalDependencies } from './service-task';
 import { partnerId } from './wire';
 
 /**
@@ -11,15 +9,15 @@ import { partnerId } from './wire';
  * `alarm.cleared` (correlation key = the service id), until `alarms.unwatch`. Nothing is called:
  * the alarm feed pushes every alarm, and Keyflow routes it.
  */
-export function createAlarmActivities(deps: { pool: DatabasePool; logger: Logger }) {
+export function createAlarmActivities(deps: Pick<ExternalDependencies, 'pool' | 'logger'>) {
   const input = z.object({ serviceId: partnerId });
   return {
-    'alarms.watch': defineServiceTask('alarms.watch', input, deps.logger, async ({ serviceId }, call) => {
+    'alarms.watch': defineServiceTask('alarms.watch', input, deps, async ({ serviceId }, call) => {
       await registerCorrelation(deps.pool, { system: 'alarms', correlationId: serviceId, workflowId: call.workflowId, idempotencyKey: call.idempotencyKey });
       call.logger.info({ serviceId }, 'watching alarms');
       return { watchedServiceId: serviceId };
     }),
-    'alarms.unwatch': defineServiceTask('alarms.unwatch', input, deps.logger, async ({ serviceId }, call) => {
+    'alarms.unwatch': defineServiceTask('alarms.unwatch', input, deps, async ({ serviceId }, call) => {
       await closeCorrelation(deps.pool, 'alarms', serviceId, call.workflowId);
       return {};
     }),

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { registerCorrelation } from '../../db/external';
 import type { Logger } from '../../runtime/logger';
 import { callPartner, callOptions, type CallOptions, type PartnerEndpoint } from './http';
-import { defineServiceTask } from './service-task';
+import { endpointFor } from './endpoints';
+import { defineServiceTask, once, type ExternalDependencies } from './service-task';
 import { paymentReferenceResponse, registerPaymentReferenceRequest } from './wire';
 
 /** The bank: registers the references customers pay with; reports payments by callback. */
@@ -41,17 +41,17 @@ export function paymentReferenceFor(idempotencyKey: string): string {
  * payments on the reference before the bank hears of it; each payment arrives as the BPMN
  * message `bank.paymentReceived` with correlation key = the reference.
  */
-export function createBankActivities(deps: { endpoint: PartnerEndpoint; pool: DatabasePool; logger: Logger }) {
-  const client = createBankClient(deps.endpoint, deps.logger);
+export function createBankActivities(deps: ExternalDependencies) {
+  const client = once(() => createBankClient(endpointFor(deps.config, 'bank'), deps.logger));
   return {
     'bank.registerPaymentReference': defineServiceTask(
       'bank.registerPaymentReference',
       registerPaymentReferenceRequest.partial({ reference: true }).strip(),
-      deps.logger,
+      deps,
       async (input, call) => {
         const reference = input.reference ?? paymentReferenceFor(call.idempotencyKey);
         await registerCorrelation(deps.pool, { system: 'bank', correlationId: reference, workflowId: call.workflowId, idempotencyKey: call.idempotencyKey });
-        const { body } = await client.registerPaymentReference({ ...input, reference }, call);
+        const { body } = await client().registerPaymentReference({ ...input, reference }, call);
         return { paymentReference: body.reference, virtualAccount: body.virtualAccount };
       },
     ),

@@ -188,6 +188,8 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): nu
   let ms: number;
   if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
   else {
+    // An HTTP-date names its weekday and month; without letters it is garbage Date.parse might accept.
+    if (!/^[A-Za-z]{3}/.test(trimmed)) return undefined;
     const at = Date.parse(trimmed);
     if (Number.isNaN(at)) return undefined;
     ms = at - now.getTime();

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Logger } from '../../runtime/logger';
 import { callPartner, callOptions, type CallOptions, type PartnerEndpoint } from './http';
-import { defineServiceTask } from './service-task';
+import { endpointFor } from './endpoints';
+import { defineServiceTask, once, type ExternalDependencies } from './service-task';
 import { notificationLocales, notificationTemplateIds, renderTemplate, TemplateError } from './templates';
 import { mobileNumber, sendEmailRequest, sendEmailResponse, sendSmsRequest, sendSmsResponse } from './wire';
 
@@ -27,8 +28,8 @@ const templated = {
  * Service-task activities (`kf:type="notify.sendSms"` / `"notify.sendEmail"`): render a template
  * in the customer's language, then send it. A template that cannot be rendered fails at once.
  */
-export function createNotifyActivities(deps: { endpoint: PartnerEndpoint; logger: Logger }) {
-  const client = createNotifyClient(deps.endpoint, deps.logger);
+export function createNotifyActivities(deps: ExternalDependencies) {
+  const client = once(() => createNotifyClient(endpointFor(deps.config, 'notify'), deps.logger));
   const render = (input: { template: (typeof notificationTemplateIds)[number]; locale: (typeof notificationLocales)[number]; params: Record<string, string | number> }) => {
     try {
       return renderTemplate(input.template, input.locale, input.params);
@@ -39,14 +40,14 @@ export function createNotifyActivities(deps: { endpoint: PartnerEndpoint; logger
     }
   };
   return {
-    'notify.sendSms': defineServiceTask('notify.sendSms', z.object({ to: mobileNumber, ...templated }), deps.logger, async (input, call) => {
+    'notify.sendSms': defineServiceTask('notify.sendSms', z.object({ to: mobileNumber, ...templated }), deps, async (input, call) => {
       const { text } = render(input);
-      const { body } = await client.sendSms({ to: input.to, text }, call);
+      const { body } = await client().sendSms({ to: input.to, text }, call);
       return { smsMessageId: body.messageId, smsSegments: body.segments };
     }),
-    'notify.sendEmail': defineServiceTask('notify.sendEmail', z.object({ to: z.string().email().max(200), ...templated }), deps.logger, async (input, call) => {
+    'notify.sendEmail': defineServiceTask('notify.sendEmail', z.object({ to: z.string().email().max(200), ...templated }), deps, async (input, call) => {
       const { subject, text } = render(input);
-      const { body } = await client.sendEmail({ to: input.to, subject, text }, call);
+      const { body } = await client().sendEmail({ to: input.to, subject, text }, call);
       return { emailMessageId: body.messageId };
     }),
   };

@@ -1,9 +1,9 @@
-import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { registerCorrelation } from '../../db/external';
 import type { Logger } from '../../runtime/logger';
 import { callPartner, callOptions, type CallOptions, type PartnerEndpoint } from './http';
-import { defineServiceTask } from './service-task';
+import { callbackUrlFor, endpointFor } from './endpoints';
+import { defineServiceTask, once, type ExternalDependencies } from './service-task';
 import {
   activateRequest,
   activateResponse,
@@ -43,28 +43,29 @@ const changeInput = z.object({ serviceId: partnerId, reason: z.string().min(1).m
  * that arrives at once still finds it; the completion arrives as the BPMN message
  * `provisioning.result` with correlation key = the service id.
  */
-export function createProvisioningActivities(deps: { endpoint: PartnerEndpoint; callbackUrl?: string; pool: DatabasePool; logger: Logger }) {
-  const client = createProvisioningClient(deps.endpoint, deps.logger);
+export function createProvisioningActivities(deps: ExternalDependencies) {
+  const client = once(() => createProvisioningClient(endpointFor(deps.config, 'provisioning'), deps.logger));
   const change = (name: ServiceChange) =>
-    defineServiceTask(`provisioning.${name}`, changeInput, deps.logger, async (input, call) => {
-      const { body } = await client.change(name, input.serviceId, { reason: input.reason }, call);
+    defineServiceTask(`provisioning.${name}`, changeInput, deps, async (input, call) => {
+      const { body } = await client().change(name, input.serviceId, { reason: input.reason }, call);
       return { serviceId: body.serviceId, serviceStatus: body.status, serviceStatusChangedAt: body.changedAt };
     });
   return {
-    'provisioning.reserve': defineServiceTask('provisioning.reserve', reserveRequest.strip(), deps.logger, async (input, call) => {
-      const { body } = await client.reserve(input, call);
+    'provisioning.reserve': defineServiceTask('provisioning.reserve', reserveRequest.strip(), deps, async (input, call) => {
+      const { body } = await client().reserve(input, call);
       return { reservationId: body.reservationId, serviceId: body.serviceId, reservationExpiresAt: body.expiresAt };
     }),
-    'provisioning.activate': defineServiceTask('provisioning.activate', activateRequest.omit({ callbackUrl: true }).strip(), deps.logger, async (input, call) => {
+    'provisioning.activate': defineServiceTask('provisioning.activate', activateRequest.omit({ callbackUrl: true }).strip(), deps, async (input, call) => {
       await registerCorrelation(deps.pool, { system: 'provisioning', correlationId: call.idempotencyKey, workflowId: call.workflowId, idempotencyKey: call.idempotencyKey });
-      const { body } = await client.activate({ ...input, ...(deps.callbackUrl ? { callbackUrl: deps.callbackUrl } : {}) }, call);
+      const callbackUrl = callbackUrlFor(deps.config, 'provisioning');
+      const { body } = await client().activate({ ...input, ...(callbackUrl ? { callbackUrl } : {}) }, call);
       return { serviceId: body.serviceId, provisioningRequestId: body.requestId, provisioningStatus: body.status };
     }),
     'provisioning.suspend': change('suspend'),
     'provisioning.resume': change('resume'),
     'provisioning.release': change('release'),
-    'provisioning.queryStatus': defineServiceTask('provisioning.queryStatus', z.object({ serviceId: partnerId }), deps.logger, async (input, call) => {
-      const { body } = await client.queryStatus(input.serviceId, call);
+    'provisioning.queryStatus': defineServiceTask('provisioning.queryStatus', z.object({ serviceId: partnerId }), deps, async (input, call) => {
+      const { body } = await client().queryStatus(input.serviceId, call);
       return { serviceId: body.serviceId, serviceStatus: body.status, serviceStatusChangedAt: body.changedAt };
     }),
   };

@@ -1,10 +1,25 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import type { DatabasePool } from 'slonik';
+import type { Config } from '../../runtime/config';
 import type { Logger } from '../../runtime/logger';
 import { bpmnErrorType, type ServiceTaskRequest, type ServiceTaskResult } from '../../workflows/contracts';
 import { externalErrorTypes } from '../../workflows/external';
 import { ExternalCallError } from './http';
+
+/** What every external-system activity factory is built from; only read when an activity runs. */
+export interface ExternalDependencies {
+  config: Config;
+  pool: DatabasePool;
+  logger: Logger;
+}
+
+/** Memoises `make` on first use: activities are built before their dependencies may be used. */
+export function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
 
 /** What a service task's body gets besides its input: who calls, under which key, how to stop. */
 export interface ServiceTaskCall {
@@ -33,7 +48,7 @@ const requestShape = z.object({
 export function defineServiceTask<S extends z.ZodTypeAny>(
   name: string,
   input: S,
-  logger: Logger,
+  deps: { logger: Logger },
   body: (input: z.infer<S>, call: ServiceTaskCall) => Promise<ServiceTaskResult>,
 ): (request: ServiceTaskRequest) => Promise<ServiceTaskResult> {
   return async (request) => {
@@ -56,7 +71,7 @@ export function defineServiceTask<S extends z.ZodTypeAny>(
         workflowId,
         idempotencyKey,
         signal: activity?.cancellationSignal,
-        logger: logger.child({ activity: name, workflowId, attempt: activity?.info.attempt }),
+        logger: deps.logger.child({ component: 'external', activity: name, workflowId, attempt: activity?.info.attempt }),
       });
     } catch (error) {
       if (error instanceof ExternalCallError) throw toApplicationFailure(error);

@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import { decodeCursor, toPage } from '../../db/crm/common';
 import { createOrgUnit, listOrgUnits, orgLevels } from '../../db/org-units';
 import { inOrgScope } from '../../db/scope';
 import { createStaff, getStaff, listStaff, publicStaff, roles, updateStaff } from '../../db/staff';
 import type { ApiDependencies } from '../app';
-import type { Role } from '../auth';
+import { forgetSessions, type Role } from '../auth';
 import { ApiError } from '../errors';
 import { hashPassword } from '../password';
 import { ApiRoutes } from '../routing';
-import { cursor, limit, notFoundError, optionalText, orgUnitId, requireUnitInScope, searchText, text, version } from '../schemas';
+import { badCursor, cursor, limit, notFoundError, optionalText, orgUnitId, requireUnitInScope, searchText, text, version } from '../schemas';
 
 export const staffAdmins: Role[] = ['admin'];
 export const staffReaders: Role[] = ['admin', 'supervisor'];
@@ -89,14 +90,16 @@ export function createAdminRoutes({ pool }: ApiDependencies): ApiRoutes {
         tags: ['admin'],
         access: staffReaders,
         query: z
-          .object({ role: z.enum(roles).optional(), orgUnitId: orgUnitId.optional(), q: searchText.optional(), limit, cursor: cursor.optional().describe('the last username of the previous page') })
+          .object({ role: z.enum(roles).optional(), orgUnitId: orgUnitId.optional(), q: searchText.optional(), limit, cursor: cursor.optional() })
           .strict(),
         response: { status: 200, description: 'a page of staff', schema: z.object({ items: z.array(staffMember), nextCursor: z.string().nullable() }) },
       },
       async ({ staff, query }) => {
-        const rows = await listStaff(pool, staff, { ...query, after: query.cursor, limit: query.limit + 1 });
-        const items = rows.slice(0, query.limit).map(publicStaff);
-        return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.username : null };
+        const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, z.tuple([z.string().max(64)]));
+        if (after === null) throw badCursor();
+        const rows = await listStaff(pool, staff, { ...query, after: after?.[0], limit: query.limit + 1 });
+        const page = toPage(rows, query.limit, (row) => [row.username]);
+        return { items: page.items.map(publicStaff), nextCursor: page.nextCursor };
       },
     )
     .add(
@@ -181,6 +184,8 @@ export function createAdminRoutes({ pool }: ApiDependencies): ApiRoutes {
           ...changes,
           ...(plain !== undefined ? { passwordHash: await hashPassword(plain) } : {}),
         });
+        // Roles, unit and the right to log in apply from the next request on, here at least.
+        forgetSessions({ staffId: params.id });
         return publicStaff(row);
       },
     );

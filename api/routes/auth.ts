@@ -3,7 +3,7 @@ import { recordAudit } from '../../db/audit';
 import { createSession, revokeSession } from '../../db/sessions';
 import { findLogin, getStaff, recordLoginFailure, recordLoginSuccess, roles } from '../../db/staff';
 import type { ApiDependencies } from '../app';
-import { clearSessionCookie, newSessionToken, setSessionCookie } from '../auth';
+import { clearSessionCookie, forgetSessions, newSessionToken, setSessionCookie } from '../auth';
 import { ApiError } from '../errors';
 import { decoyHash, verifyPassword } from '../password';
 import { ApiRoutes } from '../routing';
@@ -94,7 +94,10 @@ export function createAuthRoutes({ pool, config }: ApiDependencies): ApiRoutes {
         response: { status: 204, description: 'the session is ended; its token no longer works' },
       },
       async ({ req, res, staff }) => {
-        if (req.sessionTokenHash) await revokeSession(pool, req.sessionTokenHash);
+        if (req.sessionTokenHash) {
+          await revokeSession(pool, req.sessionTokenHash);
+          forgetSessions({ tokenHash: req.sessionTokenHash });
+        }
         await recordAudit(pool, { actor: staff.username, requestId: String(req.id) }, { action: 'auth.logout', entityType: 'staff', entityId: String(staff.id) });
         clearSessionCookie(res, req.secure);
       },

@@ -4,7 +4,7 @@ import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { callbackSecretFor } from '../../activities/external/endpoints';
 import { verifySignature } from '../../activities/external/signature';
-import { alarmCallback, bankPaymentCallback, provisioningCallback, type CallbackOutcome } from '../../activities/external/wire';
+import { alarmCallback, bankPaymentCallback, callbackOutcomes, provisioningCallback, type CallbackOutcome } from '../../activities/external/wire';
 import {
   findReceipt,
   insertReceipt,
@@ -18,6 +18,7 @@ import { messageSignalName, type MessageInput, type Variables } from '../../work
 import { callbackSystems, externalMessageNames, type CallbackSystem } from '../../workflows/external';
 import type { ApiDependencies } from '../app';
 import { ApiError, validationError } from '../errors';
+import type { RouteSpec } from '../routing';
 
 /** What one callback means to Keyflow: where it goes, how it orders, what message it becomes. */
 interface Interpretation {
@@ -100,6 +101,29 @@ const interpreters: Record<CallbackSystem, (body: unknown) => Interpretation> = 
     };
   },
 };
+
+const callbackAnswer = z.object({ status: z.enum(callbackOutcomes), eventId: z.string(), workflowIds: z.array(z.string()) });
+
+/** The OpenAPI description of the three callback routes (mounted as a plain router, before the JSON parser). */
+export const callbackRouteSpecs: RouteSpec[] = (
+  [
+    ['provisioning', provisioningCallback, 'A provisioning request progressed or ended; the final event becomes the message provisioning.result'],
+    ['bank', bankPaymentCallback, 'The bank received a payment against a registered reference; it becomes the message bank.paymentReceived'],
+    ['alarms', alarmCallback, 'A network alarm was raised or cleared on a service; it becomes alarm.raised / alarm.cleared for the instances watching it'],
+  ] as const
+).map(([system, body, summary]) => ({
+  method: 'post',
+  path: `/api/callbacks/${system}`,
+  summary,
+  description:
+    'Signed with HMAC-SHA256 over `<timestamp>.<nonce>.<raw body>` (headers Keyflow-Timestamp, Keyflow-Nonce, Keyflow-Signature: v1=<hex>; sim/README.md). ' +
+    'A redelivered event answers 200 `duplicate`, an event older than one already taken 200 `stale`; nothing changes for either.',
+  tags: ['callbacks'],
+  access: 'public',
+  body,
+  response: { status: 200, description: 'taken: delivered, recorded (informational), duplicate or stale', schema: callbackAnswer },
+  errors: ['UNAUTHENTICATED', 'NOT_FOUND', 'UNPROCESSABLE', 'UNAVAILABLE'],
+}));
 
 interface Handled {
   outcome: CallbackOutcome;

@@ -2,7 +2,7 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import { DataError } from '../errors';
-import { orgScope, type OrgScoped } from '../scope';
+import { orgPathScope, type OrgScoped } from '../scope';
 import { likePattern } from '../staff';
 import {
   accountStatuses,
@@ -68,7 +68,7 @@ const accountCursor = z.tuple([z.string().max(200), z.string().max(64)]);
  * what page 1 does. Returns null when the cursor is not one this function wrote.
  */
 export async function listAccounts(db: CommonQueryMethods, scope: OrgScoped, filter: AccountFilter): Promise<Page<KeyAccount> | null> {
-  const conditions = [orgScope(scope, sql.identifier(['a', 'org_unit_id']))];
+  const conditions = [orgPathScope(scope, sql.identifier(['o', 'path']))];
   if (filter.q) {
     conditions.push(sql.fragment`(a.name ILIKE ${likePattern(filter.q)} OR a.id = ${filter.q.toUpperCase()} OR a.registration_no = ${filter.q.toUpperCase()})`);
   }
@@ -97,7 +97,7 @@ export async function listAccounts(db: CommonQueryMethods, scope: OrgScoped, fil
 export async function getAccount(db: CommonQueryMethods, scope: OrgScoped, id: string, lock = false): Promise<KeyAccount | null> {
   return db.maybeOne(sql.type(keyAccount)`
     SELECT ${columns} FROM ${from}
-    WHERE a.id = ${id} AND ${orgScope(scope, sql.identifier(['a', 'org_unit_id']))}
+    WHERE a.id = ${id} AND ${orgPathScope(scope, sql.identifier(['o', 'path']))}
     ${lock ? sql.fragment`FOR UPDATE OF a` : sql.fragment``}`);
 }
 

@@ -105,8 +105,9 @@ export async function parseBpmn(xml: string, options: ValidationOptions = {}): P
     }
   }
   const process = executable[0] ?? processes[0]!;
-  const model = new ModelBuilder(definitions, process, problems).build();
-  problems.push(...validateModel(model, options));
+  const builder = new ModelBuilder(definitions, process, problems);
+  const model = builder.build();
+  problems.push(...validateModel(model, { ...options, refusedNodeIds: builder.refusedNodeIds }));
   return { model, problems: dedupe(problems) };
 }
 
@@ -140,22 +141,32 @@ function warningProblem(warning: { message: string; element?: El }): ModelProble
   if (duplicate) return problem(duplicate[1]!, 'DUPLICATE_ID', `the id "${duplicate[1]}" is used by more than one element`);
   const unresolved = /unresolved reference <([^>]*)>/.exec(message);
   if (unresolved) {
-    const owner = warning.element?.id ?? documentElementId;
+    const owner = ownerId(warning.element);
     return problem(owner, 'MISSING_REFERENCE', `refers to "${unresolved[1]}", which does not exist`);
   }
   const unknownAttribute = /unknown attribute <([^>]*)>/.exec(message);
   if (unknownAttribute) {
     const name = unknownAttribute[1]!;
     if (/:calledElement$/.test(name)) return null;
-    return problem(warning.element?.id ?? documentElementId, 'INVALID_ATTRIBUTE', `unknown attribute ${name} (see the kf: attributes in docs/bpmn-extensions.md)`);
+    return problem(ownerId(warning.element), 'INVALID_ATTRIBUTE', `unknown attribute ${name} (see the kf: attributes in docs/bpmn-extensions.md)`);
   }
   const unknownType = /unknown type <([^>]*)>/.exec(message);
-  if (unknownType) return problem(warning.element?.id ?? documentElementId, 'UNSUPPORTED_ELEMENT', `unknown element <${unknownType[1]}>`);
-  return problem(warning.element?.id ?? documentElementId, 'XML_MALFORMED', firstLine(message));
+  if (unknownType) return problem(ownerId(warning.element), 'UNSUPPORTED_ELEMENT', `unknown element <${unknownType[1]}>`);
+  return problem(ownerId(warning.element), 'XML_MALFORMED', firstLine(message));
+}
+
+/** The nearest element with an id: an event definition has none, its event does. */
+function ownerId(element: El | undefined): string {
+  for (let current = element; current; current = current.$parent as El | undefined) {
+    if (current.id && current.$type !== 'bpmn:Definitions') return current.id;
+  }
+  return documentElementId;
 }
 
 class ModelBuilder {
   private readonly model: ProcessModel;
+  /** Flow elements that were reported as unsupported and left out of the model. */
+  readonly refusedNodeIds = new Set<string>();
 
   constructor(
     private readonly definitions: El,
@@ -191,7 +202,10 @@ class ModelBuilder {
       }
       if (ignoredElements.has(element.$type)) continue;
       const node = this.toNode(element, parentId);
-      if (!node) continue;
+      if (!node) {
+        if (element.id) this.refusedNodeIds.add(element.id);
+        continue;
+      }
       this.model.nodes[node.id] = node;
       if (node.type === 'subProcess') this.collect(element, node.id);
     }

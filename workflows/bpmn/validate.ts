@@ -8,6 +8,11 @@ export interface ValidationOptions {
    * checked against a catalog (the designer may validate without one).
    */
   knownTaskTypes?: ReadonlySet<string> | readonly string[];
+  /**
+   * Ids of elements the parser refused (already reported as unsupported): flows may still touch
+   * them, and reachability passes through them, so one unsupported element is one problem.
+   */
+  refusedNodeIds?: ReadonlySet<string>;
 }
 
 /** The process key becomes the definition key and the prefix of every instance id (`key:businessKey`). */
@@ -27,20 +32,22 @@ export function validateModel(model: ProcessModel, options: ValidationOptions = 
     report(model.key || documentElementId, 'INVALID_PROCESS_KEY', 'the process id is the definition key: a letter or _ first, then letters, digits, _ . - (at most 128)');
   }
 
-  checkFlows(model, report);
+  const refused = options.refusedNodeIds ?? new Set<string>();
+  checkFlows(model, refused, report);
   checkScopes(model, nodes, report);
   for (const node of nodes) checkNode(model, node, known, report);
-  checkReachability(model, nodes, report);
+  checkReachability(model, nodes, refused, report);
   checkExpressions(model, report);
   return problems;
 }
 
 type Report = (elementId: string, code: ModelProblemCode, message: string) => void;
 
-function checkFlows(model: ProcessModel, report: Report): void {
+function checkFlows(model: ProcessModel, refused: ReadonlySet<string>, report: Report): void {
   for (const flow of Object.values(model.flows)) {
     const source = model.nodes[flow.sourceId];
     const target = model.nodes[flow.targetId];
+    if (refused.has(flow.sourceId) || refused.has(flow.targetId)) continue;
     if (flow.sourceId && !source) report(flow.id, 'INVALID_FLOW', `the sequence flow starts at "${flow.sourceId}", which is not an executable node`);
     if (flow.targetId && !target) report(flow.id, 'INVALID_FLOW', `the sequence flow ends at "${flow.targetId}", which is not an executable node`);
     if (source && target && (source.parentId ?? '') !== (target.parentId ?? '')) {
@@ -72,6 +79,9 @@ function checkScopes(model: ProcessModel, nodes: FlowNode[], report: Report): vo
 
 function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | undefined, report: Report): void {
   if (node.type === 'startEvent' && node.incoming.length > 0) report(node.id, 'INVALID_FLOW', 'a start event may not have incoming sequence flows');
+  if (node.type === 'startEvent' && !node.parentId && node.event.kind === 'timer' && isExpression(node.event.timer.expression)) {
+    report(node.id, 'INVALID_TIMER', 'a timer start event becomes a schedule when deployed: give a literal duration, date or cycle, not an expression');
+  }
   if ('event' in node) {
     const event = node.event;
     if (event.kind === 'message' && event.messageRef && !model.messages[event.messageRef]) {
@@ -140,12 +150,18 @@ function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | und
  * starts once the sub-process itself is; boundary events with their activity; compensation
  * handlers through their compensation boundary event.
  */
-function checkReachability(model: ProcessModel, nodes: FlowNode[], report: Report): void {
+function checkReachability(model: ProcessModel, nodes: FlowNode[], refused: ReadonlySet<string>, report: Report): void {
   const reached = new Set<string>();
   const queue: string[] = nodes.filter((node) => node.type === 'startEvent' && !node.parentId).map((node) => node.id);
+  const flowsFrom = (id: string) => Object.values(model.flows).filter((flow) => flow.sourceId === id);
   while (queue.length > 0) {
     const id = queue.shift()!;
     if (reached.has(id)) continue;
+    if (refused.has(id)) {
+      reached.add(id);
+      queue.push(...flowsFrom(id).map((flow) => flow.targetId));
+      continue;
+    }
     const node = model.nodes[id];
     if (!node) continue;
     reached.add(id);

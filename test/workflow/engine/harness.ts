@@ -83,7 +83,7 @@ export type TaskRow = z.infer<typeof taskRow>;
 /** A worker on the test services with the real engine activities plus the fixtures' own, on this file's database and task queue. */
 export async function createEngineHarness(testActivities: TestActivities): Promise<EngineHarness> {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // installed already in this process
   }
@@ -137,7 +137,8 @@ export async function createEngineHarness(testActivities: TestActivities): Promi
       if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;
       const history = await handle.fetchHistory();
       fs.mkdirSync(replayHistoryDir, { recursive: true });
-      fs.writeFileSync(path.join(replayHistoryDir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+      // Task ids and idempotency keys contain the workflow id, so replay needs the original one.
+      fs.writeFileSync(path.join(replayHistoryDir, `${name}.json`), `${JSON.stringify({ workflowId: handle.workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
     },
     async stop() {
       worker.shutdown();

@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:api`: the account list over 10,000 seeded key accounts, at 50 concurrent clients.
+ * Starts private PostgreSQL and Temporal (ports KEYFLOW_BENCH_PORT_BASE + 1…3, default 55460),
+ * seeds, runs the API as its own process (as in production), logs in as the province supervisor
+ * (who sees every account) and a county customer manager, and drives a mix of list queries with
+ * autocannon. Last line: JSON with p50Ms, p99Ms, rps (target: p99 < 50 ms).
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { migrate } from '../db/migrate';
+import { demoPassword } from '../db/seed';
+import { loadConfig, projectRoot } from '../runtime/config';
+import { createLogger } from '../runtime/logger';
+import { runSeed } from '../runtime/seed';
+import { startServices } from '../runtime/services';
+
+const accounts = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const duration = Number(process.env.BENCH_SECONDS ?? 20);
+const base = Number(process.env.KEYFLOW_BENCH_PORT_BASE ?? 55460);
+
+async function main(): Promise<void> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KEYFLOW_DATA_DIR: path.join(projectRoot, '.data', `bench-api-${base}`),
+    KEYFLOW_PG_PORT: String(base + 1),
+    KEYFLOW_TEMPORAL_PORT: String(base + 2),
+    KEYFLOW_API_PORT: String(base + 3),
+    KEYFLOW_TEMPORAL_HEADLESS: 'true',
+    KEYFLOW_PG_DATABASE: 'keyflow_bench',
+    DATABASE_URL: '',
+    TEMPORAL_ADDRESS: '',
+    LOG_LEVEL: 'warn',
+    KEYFLOW_PG_POOL_SIZE: '20',
+  };
+  const config = loadConfig(env);
+  const logger = createLogger('warn', 'bench');
+  const services = await startServices(config, 'test', logger);
+  let api: ReturnType<typeof spawn> | undefined;
+  try {
+    await recreateDatabase(services.postgres.databaseUrl);
+    await migrate(services.postgres.databaseUrl);
+    const seeded = await runSeed(services.postgres.databaseUrl, { accounts, seed: 42 });
+    console.log(`seeded ${seeded.counts.accounts ?? 0} accounts in ${seeded.ms} ms`, seeded.counts);
+
+    api = spawn(process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), 'api'], { env: { ...env, ...services.env }, stdio: 'inherit' });
+    const url = `http://127.0.0.1:${config.KEYFLOW_API_PORT}`;
+    await waitFor(`${url}/health`);
+    const supervisor = await login(url, 'supervisor');
+    const manager = await login(url, 'gz-th.cm1');
+    const page2 = await nextCursor(url, supervisor, '/api/accounts?limit=50');
+
+    const requests = [
+      { path: '/api/accounts?limit=50', token: supervisor },
+      { path: `/api/accounts?limit=50&cursor=${page2}`, token: supervisor },
+      { path: '/api/accounts?tier=gold&limit=50', token: supervisor },
+      { path: `/api/accounts?q=${encodeURIComponent('物流')}&limit=20`, token: supervisor },
+      { path: '/api/accounts?status=active&industry=finance&limit=50', token: supervisor },
+      { path: '/api/accounts?orgUnitId=GD-SZ&creditList=none&limit=50', token: supervisor },
+      { path: '/api/accounts?limit=50', token: manager },
+      { path: '/api/accounts?tier=silver&limit=50', token: manager },
+    ].map((request) => ({ method: 'GET' as const, path: request.path, headers: { authorization: `Bearer ${request.token}` } }));
+
+    // Warm the pools and PostgreSQL's caches, then measure.
+    await run({ url, connections, duration: 3, requests });
+    const result = await run({ url, connections, duration, requests });
+    const figures = {
+      bench: 'api.accounts.list',
+      accounts: seeded.counts.accounts ?? accounts,
+      seedMs: seeded.ms,
+      connections,
+      durationS: duration,
+      requests: result.requests.total,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      p50Ms: result.latency.p50,
+      p90Ms: result.latency.p90,
+      p99Ms: result.latency.p99,
+      maxMs: result.latency.max,
+      rps: Math.round(result.requests.average),
+    };
+    if (figures.non2xx > 0 || figures.errors > 0) console.error('bench:api: some requests failed; the figures are not meaningful');
+    console.log(JSON.stringify(figures));
+  } finally {
+    api?.kill('SIGTERM');
+    await new Promise((resolve) => (api && api.exitCode === null ? api.once('exit', resolve) : resolve(undefined)));
+    await services.stop();
+  }
+}
+
+/** Every run measures the same freshly seeded data, whatever a previous run left. */
+async function recreateDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+function run(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+async function waitFor(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await fetch(url).then((response) => response.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not answer within a minute`);
+}
+
+async function login(url: string, username: string): Promise<string> {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: demoPassword }),
+  });
+  if (!response.ok) throw new Error(`login ${username}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+async function nextCursor(url: string, token: string, pathname: string): Promise<string> {
+  const response = await fetch(`${url}${pathname}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = (await response.json()) as { nextCursor: string | null };
+  if (!body.nextCursor) throw new Error('expected a second page');
+  return body.nextCursor;
+}
+
+main().catch((error) => {
+  console.error('bench:api failed:', error);
+  process.exit(1);
+});

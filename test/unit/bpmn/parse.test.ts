@@ -1,0 +1,251 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseBpmn, type ModelProblem } from '../../../workflows/bpmn';
+
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
+const knownTaskTypes = ['crm.checkCredit', 'crm.releaseCredit'];
+const parse = (name: string) => parseBpmn(fixture(name), { knownTaskTypes });
+const codesById = (problems: ModelProblem[]) => problems.map((problem) => `${problem.elementId} ${problem.code}`).sort();
+
+describe('parsing BPMN into the executable model', () => {
+  it('turns every supported element of a full model into its node, with no problems', async () => {
+    // when
+    const { model, problems } = await parse('all-elements.bpmn');
+
+    // then
+    expect(problems).toEqual([]);
+    expect(model!.key).toBe('order');
+    expect(model!.name).toBe('Order');
+    expect(model!.messages['msg-payment']).toEqual({ id: 'msg-payment', name: 'payment-received' });
+    expect(model!.errors['err-credit']).toEqual({ id: 'err-credit', errorCode: 'CREDIT_REFUSED', name: 'Credit refused' });
+    expect(model!.startForm).toEqual([
+      { id: 'orderId', label: 'Order', type: 'string', required: true },
+      { id: 'amount', type: 'number', min: 0, max: 1000000 },
+    ]);
+    const nodes = model!.nodes;
+    expect(nodes.check).toMatchObject({
+      type: 'serviceTask',
+      taskType: 'crm.checkCredit',
+      retries: 5,
+      timeout: 'PT30S',
+      retryBackoff: 'PT2S',
+      inputs: [{ source: '=customer.id', target: 'customerId' }],
+      outputs: [{ source: '=score', target: 'creditScore' }],
+      boundaryEventIds: ['credit-refused', 'undo-check'],
+      incoming: ['f1'],
+      outgoing: ['f2'],
+    });
+    expect(nodes['release-credit']).toMatchObject({ type: 'serviceTask', isForCompensation: true, retries: 3, timeout: 'PT1M' });
+    expect(nodes['undo-check']).toMatchObject({ type: 'boundaryEvent', event: { kind: 'compensation' }, compensationHandlerId: 'release-credit', attachedToRef: 'check' });
+    expect(nodes['credit-refused']).toMatchObject({ type: 'boundaryEvent', cancelActivity: true, event: { kind: 'error', errorRef: 'err-credit' } });
+    expect(nodes['refused-end']).toMatchObject({ type: 'endEvent', event: { kind: 'error', errorRef: 'err-credit' } });
+    expect(nodes.big).toMatchObject({ type: 'exclusiveGateway', defaultFlowId: 'f-small', outgoing: ['f-big', 'f-small'] });
+    expect(model!.flows['f-big']).toEqual({ id: 'f-big', sourceId: 'big', targetId: 'approve', condition: '=amount > 10000' });
+    expect(nodes.approve).toMatchObject({
+      type: 'userTask',
+      candidateGroups: 'supervisor,customer_manager',
+      assignee: '=manager',
+      dueDate: 'P2D',
+      formKey: 'approve-order',
+      priority: 70,
+      form: [
+        { id: 'approved', type: 'boolean', required: true },
+        { id: 'reason', type: 'enum', values: ['price', 'credit', 'other'] },
+      ],
+    });
+    expect(nodes.remind).toMatchObject({ type: 'boundaryEvent', cancelActivity: false, event: { kind: 'timer', timer: { kind: 'cycle', expression: 'R3/PT1H' } } });
+    expect(nodes['note-reminder']).toMatchObject({ type: 'scriptTask', assignments: [{ source: '=if reminders = null then 1 else reminders + 1', target: 'reminders' }] });
+    expect(nodes['wait-payment']).toMatchObject({ type: 'receiveTask', messageRef: 'msg-payment', correlationKey: '=orderId' });
+    expect(nodes.provision).toMatchObject({
+      type: 'subProcess',
+      multiInstance: { sequential: false, inputCollection: '=lines', inputElement: 'line', outputCollection: 'results', outputElement: '=result', completionCondition: '=count(results) >= 10' },
+    });
+    expect(nodes['p-script']).toMatchObject({ parentId: 'provision', assignments: [{ source: '=line.sku', target: 'result' }] });
+    expect(nodes.join).toMatchObject({ type: 'parallelGateway', incoming: ['f7', 'f8'] });
+    expect(nodes.race).toMatchObject({ type: 'eventBasedGateway' });
+    expect(nodes.cancelled).toMatchObject({ type: 'intermediateCatchEvent', event: { kind: 'message', messageRef: 'msg-cancel', correlationKey: '=orderId' } });
+    expect(nodes.cooling).toMatchObject({ event: { kind: 'timer', timer: { kind: 'duration', expression: 'PT15M' } } });
+    expect(nodes.compensate).toMatchObject({ type: 'intermediateThrowEvent', event: { kind: 'compensation' } });
+    expect(nodes.terminate).toMatchObject({ type: 'endEvent', event: { kind: 'terminate' } });
+    expect(nodes.notify).toMatchObject({ type: 'inclusiveGateway', defaultFlowId: 'f-none' });
+    expect(nodes.child).toMatchObject({ type: 'callActivity', calledElement: 'send-sms', calledVersion: 2, businessKey: '=orderId + "-sms"', propagateAllVariables: true });
+    expect(nodes.manual).toMatchObject({ type: 'task' });
+    // lanes, pools and annotations carry no behaviour and are left out
+    expect(Object.keys(nodes)).not.toEqual(expect.arrayContaining(['lane-1', 'pool', 'note']));
+  });
+
+  it('produces plain JSON that survives a round trip unchanged (it travels in Temporal payloads)', async () => {
+    const { model } = await parse('all-elements.bpmn');
+
+    expect(JSON.parse(JSON.stringify(model))).toEqual(model);
+  });
+
+  it('accepts the standard BPMN calledElement attribute as well as kf:calledElement', async () => {
+    const xml = fixture('all-elements.bpmn').replace('kf:calledElement="send-sms"', 'calledElement="send-sms"');
+
+    const { model, problems } = await parseBpmn(xml, { knownTaskTypes });
+
+    expect(problems).toEqual([]);
+    expect(model!.nodes.child).toMatchObject({ calledElement: 'send-sms' });
+  });
+
+  it('parses the shipped example processes without problems', async () => {
+    const dir = path.join(__dirname, '..', '..', '..', 'processes');
+    for (const file of fs.readdirSync(dir).filter((name) => name.endsWith('.bpmn'))) {
+      const { problems } = await parseBpmn(fs.readFileSync(path.join(dir, file), 'utf8'));
+      expect({ file, problems }).toEqual({ file, problems: [] });
+    }
+  });
+});
+
+describe('validating a model reports every problem at once, by element id', () => {
+  it('names unsupported elements and says what is supported, but accepts pools and lanes', async () => {
+    const { problems } = await parse('unsupported-elements.bpmn');
+
+    expect(codesById(problems)).toEqual(
+      ['complex UNSUPPORTED_ELEMENT', 'on-error UNSUPPORTED_ELEMENT', 'rules UNSUPPORTED_ELEMENT', 'send UNSUPPORTED_ELEMENT', 'wait-condition UNSUPPORTED_ELEMENT'].sort(),
+    );
+    expect(problems.find((problem) => problem.elementId === 'complex')!.message).toMatch(/complex gateways are not supported.*supported: .*exclusive, parallel/);
+  });
+
+  it('refuses a kf:type the worker does not run, a missing kf:type and malformed retries and timeouts', async () => {
+    const { problems } = await parse('task-types.bpmn');
+
+    expect(codesById(problems)).toEqual(['typo UNKNOWN_TASK_TYPE', 'untyped INVALID_ATTRIBUTE', 'untyped INVALID_ATTRIBUTE', 'untyped MISSING_ATTRIBUTE']);
+    expect(problems.find((problem) => problem.code === 'UNKNOWN_TASK_TYPE')!.message).toContain('crm.checkCredit');
+  });
+
+  it('refuses a splitting gateway with an unconditioned flow and no default, and a default flow that is not its own', async () => {
+    const { problems } = await parse('gateway-conditions.bpmn');
+
+    expect(codesById(problems)).toEqual(['or CONDITION_MISSING', 'or MISSING_REFERENCE', 'xor CONDITION_MISSING']);
+    expect(problems.find((problem) => problem.elementId === 'xor')!.message).toMatch(/xor-b has no condition and there is no default flow/);
+  });
+
+  it('finds nodes no path from a start event reaches', async () => {
+    const { problems } = await parse('unreachable.bpmn');
+
+    expect(codesById(problems)).toEqual(['orphan UNREACHABLE_NODE', 'orphan-end UNREACHABLE_NODE']);
+  });
+
+  it('requires a start and an end event', async () => {
+    const { problems } = await parse('no-start-no-end.bpmn');
+
+    expect(codesById(problems)).toEqual(['alone UNREACHABLE_NODE', 'p NO_END_EVENT', 'p NO_START_EVENT']);
+  });
+
+  it('parses every expression: conditions, mappings, assignments and expression attributes', async () => {
+    const { problems } = await parse('bad-expressions.bpmn');
+
+    expect(codesById(problems)).toEqual(['approve INVALID_EXPRESSION', 'compute INVALID_EXPRESSION', 'compute INVALID_EXPRESSION', 'f-broken INVALID_EXPRESSION']);
+    expect(problems.map((problem) => problem.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/incomplete/), expect.stringMatching(/at most 10000 may be iterated/), expect.stringMatching(/function definitions are not allowed/)]),
+    );
+  });
+
+  it('reports duplicate ids', async () => {
+    const { problems } = await parse('duplicate-ids.bpmn');
+
+    expect(codesById(problems)).toEqual(['work DUPLICATE_ID']);
+  });
+
+  it('reports missing message, error and timer references and malformed timers', async () => {
+    const { problems } = await parse('missing-references.bpmn');
+
+    expect(codesById(problems)).toEqual([
+      'caught MISSING_REFERENCE',
+      'failed MISSING_REFERENCE',
+      'receive MISSING_REFERENCE',
+      'wait-bad-timer INVALID_TIMER',
+      'wait-empty-timer INVALID_TIMER',
+      'wait-message MISSING_REFERENCE',
+      'wait-message MISSING_REFERENCE',
+    ]);
+  });
+
+  it('requires a call activity to name the process it calls', async () => {
+    const { problems } = await parse('call-activity.bpmn');
+
+    expect(codesById(problems)).toEqual(['call INVALID_ATTRIBUTE', 'call MISSING_ATTRIBUTE']);
+  });
+
+  it('refuses boundary events attached to nothing or to something that is not an activity', async () => {
+    const { problems } = await parse('boundary-unattached.bpmn');
+
+    expect(codesById(problems)).toEqual(expect.arrayContaining(['floating BOUNDARY_NOT_ATTACHED', 'on-gateway BOUNDARY_NOT_ATTACHED']));
+  });
+
+  it('takes one process per deployment', async () => {
+    const { problems } = await parse('two-processes.bpmn');
+
+    expect(codesById(problems)).toEqual(['second MULTIPLE_PROCESSES']);
+  });
+
+  it('refuses a document without a process', async () => {
+    const { model, problems } = await parse('no-process.bpmn');
+
+    expect(model).toBeUndefined();
+    expect(codesById(problems)).toEqual(['definitions NO_PROCESS']);
+  });
+
+  it('refuses a process id that cannot be a definition key', async () => {
+    const tooLong = `order-${'x'.repeat(130)}`;
+    const xml = fixture('unreachable.bpmn').replace('id="p"', `id="${tooLong}"`);
+
+    const { problems } = await parseBpmn(xml);
+
+    expect(codesById(problems)).toContain(`${tooLong} INVALID_PROCESS_KEY`);
+  });
+});
+
+describe('refusing hostile or broken XML before it costs anything', () => {
+  const entityBomb = `<?xml version="1.0"?>
+<!DOCTYPE lolz [
+  <!ENTITY lol "lol">
+  <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="p" name="&lol3;" /></bpmn:definitions>`;
+  const externalEntity = `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="p" name="&xxe;" /></bpmn:definitions>`;
+
+  it.each([
+    ['an entity bomb', entityBomb],
+    ['an external entity', externalEntity],
+    ['a DOCTYPE in lower case', entityBomb.replace('DOCTYPE', 'doctype')],
+  ])('refuses %s', async (_name, xml) => {
+    const { model, problems } = await parseBpmn(xml);
+
+    expect(model).toBeUndefined();
+    expect(problems).toEqual([{ elementId: 'definitions', code: 'XML_DOCTYPE_REFUSED', message: expect.stringMatching(/entit/) }]);
+  });
+
+  it('refuses a document over 2 MB without parsing it', async () => {
+    const xml = fixture('all-elements.bpmn').replace('<bpmn:process', `<!-- ${'x'.repeat(2 * 1024 * 1024)} --><bpmn:process`);
+
+    const { problems } = await parseBpmn(xml);
+
+    expect(problems).toEqual([{ elementId: 'definitions', code: 'XML_TOO_LARGE', message: expect.any(String) }]);
+  });
+
+  it('counts multi-byte characters in bytes against the limit', async () => {
+    const xml = fixture('all-elements.bpmn').replace('Shipped example', '开'.repeat(800_000));
+
+    const { problems } = await parseBpmn(xml);
+
+    expect(problems.map((problem) => problem.code)).toEqual(['XML_TOO_LARGE']);
+  });
+
+  it.each([
+    ['garbage', 'this is not xml at all', 'XML_MALFORMED'],
+    ['an empty document', '', 'XML_MALFORMED'],
+    ['JSON', '{"process": "order"}', 'XML_MALFORMED'],
+    ['XML that is not BPMN', '<?xml version="1.0"?><order xmlns="urn:example"><id>1</id></order>', 'NOT_BPMN'],
+    ['unclosed BPMN', '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="p">', 'XML_MALFORMED'],
+  ])('answers %s with one clear problem', async (_name, xml, code) => {
+    const { model, problems } = await parseBpmn(xml);
+
+    expect(model).toBeUndefined();
+    expect(problems.map((problem) => problem.code)).toEqual([code]);
+  });
+});

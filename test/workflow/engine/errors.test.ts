@@ -1,0 +1,174 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { bpmnErrorType, resolveIncidentUpdateName, retryIncidentUpdateName, type ServiceTaskRequest } from '../../../workflows/contracts';
+import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
+
+let flakyCalls = 0;
+
+describe('bpmnProcess: errors and incidents', () => {
+  let engine: EngineHarness;
+
+  beforeAll(async () => {
+    engine = await createEngineHarness({
+      async 'test.checkCredit'(request: ServiceTaskRequest) {
+        if ((request.input.credit as string) === 'black') {
+          throw ApplicationFailure.create({ type: bpmnErrorType, message: 'customer is on the black list', details: [{ errorCode: 'CREDIT_REFUSED' }] });
+        }
+        return { creditOk: true };
+      },
+      async 'test.broken'() {
+        flakyCalls++;
+        throw new Error('accounting system unreachable');
+      },
+      async 'test.flaky'(request: ServiceTaskRequest) {
+        if (request.input.fixed !== true) throw new Error('provisioning rejected the request');
+        return { provisioned: true };
+      },
+    });
+  });
+  afterAll(() => engine?.stop());
+
+  const errors = { refused: { id: 'refused', errorCode: 'CREDIT_REFUSED', name: 'Credit refused' }, other: { id: 'other', errorCode: 'OTHER' } };
+
+  it('a BpmnError from an activity is caught by the error boundary with its code', async () => {
+    const model = buildModel(
+      'credit',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'check', type: 'serviceTask', taskType: 'test.checkCredit', retries: 3 },
+        { id: 'otherError', type: 'boundaryEvent', attachedToRef: 'check', cancelActivity: true, event: { kind: 'error', errorRef: 'other' } },
+        { id: 'refused', type: 'boundaryEvent', attachedToRef: 'check', cancelActivity: true, event: { kind: 'error', errorRef: 'refused' }, outputs: [{ source: '=errorCode', target: 'reason' }] },
+        { id: 'ok', type: 'endEvent' },
+        { id: 'rejected', type: 'endEvent' },
+        { id: 'wrong', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'check'],
+        ['f2', 'check', 'ok'],
+        ['f3', 'refused', 'rejected'],
+        ['f4', 'otherError', 'wrong'],
+      ],
+      { errors },
+    );
+    const { handle, result } = await engine.run(model, { credit: 'black' });
+    expect(path_(await engine.state(handle))).toEqual(['start', 'refused', 'rejected']);
+    expect(result.variables.reason).toBe('CREDIT_REFUSED');
+    await engine.record('error-boundary', handle);
+
+    const fine = await engine.run(model, { credit: 'red' });
+    expect(path_(await engine.state(fine.handle))).toEqual(['start', 'check', 'ok']);
+  });
+
+  it('an error end event in a sub-process is caught by the boundary on the sub-process', async () => {
+    const model = buildModel(
+      'sub-error',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'sub', type: 'subProcess' },
+        { id: 'subStart', type: 'startEvent', parentId: 'sub' },
+        { id: 'fail', type: 'endEvent', parentId: 'sub', event: { kind: 'error', errorRef: 'refused' } },
+        { id: 'caught', type: 'boundaryEvent', attachedToRef: 'sub', cancelActivity: true, event: { kind: 'error', errorRef: 'refused' } },
+        { id: 'end', type: 'endEvent' },
+        { id: 'handled', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'sub'],
+        ['f2', 'subStart', 'fail'],
+        ['f3', 'sub', 'end'],
+        ['f4', 'caught', 'handled'],
+      ],
+      { errors },
+    );
+    const { handle } = await engine.run(model);
+    expect(path_(await engine.state(handle))).toEqual(['start', 'subStart', 'caught', 'handled']);
+    await engine.record('error-end-subprocess', handle);
+  });
+
+  it('an uncaught BPMN error fails the instance with the error code', async () => {
+    const model = buildModel(
+      'uncaught',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'fail', type: 'endEvent', event: { kind: 'error', errorRef: 'refused' } },
+      ],
+      [['f1', 'start', 'fail']],
+      { errors },
+    );
+    const handle = await engine.start(model);
+    const failure = await handle.result().catch((error: { cause?: unknown }) => error.cause);
+    expect(failure).toMatchObject({ type: bpmnErrorType, details: [{ errorCode: 'CREDIT_REFUSED' }] });
+  });
+
+  it('a catch-all error boundary catches a technical failure after the last retry', async () => {
+    const model = buildModel(
+      'catch-all',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'bill', type: 'serviceTask', taskType: 'test.broken', retries: 2, retryBackoff: 'PT0.05S' },
+        { id: 'anyError', type: 'boundaryEvent', attachedToRef: 'bill', cancelActivity: true, event: { kind: 'error' } },
+        { id: 'end', type: 'endEvent' },
+        { id: 'manual', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'bill'],
+        ['f2', 'bill', 'end'],
+        ['f3', 'anyError', 'manual'],
+      ],
+    );
+    flakyCalls = 0;
+    const { handle } = await engine.run(model);
+    expect(flakyCalls).toBe(2);
+    expect(path_(await engine.state(handle))).toEqual(['start', 'anyError', 'manual']);
+  });
+
+  describe('an incident', () => {
+    const model = buildModel(
+      'provision',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'provision', type: 'serviceTask', taskType: 'test.flaky', retries: 2, retryBackoff: 'PT0.05S' },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'provision'],
+        ['f2', 'provision', 'end'],
+      ],
+    );
+
+    it('parks the token when retries run out, flags the instance, and a retry with variables lets it finish', async () => {
+      const handle = await engine.start(model, {});
+      const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1);
+      expect(parked.status).toBe('running');
+      expect(parked.incidents[0]).toMatchObject({ nodeId: 'provision', errorType: 'Error', message: 'provisioning rejected the request', attempts: 2 });
+      expect(Date.parse(parked.incidents[0]!.createdAt)).not.toBeNaN();
+      await waitForSearchAttribute(handle, 'KfIncident', [true]);
+      expect((await handle.describe()).searchAttributes.KfIncidentNode).toEqual(['provision']);
+
+      // an unknown incident id is refused
+      await expect(handle.executeUpdate(retryIncidentUpdateName, { args: [{ incidentId: 'nope' }] })).rejects.toThrow();
+
+      await handle.executeUpdate(retryIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id, variables: { fixed: true } }] });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables).toMatchObject({ fixed: true, provisioned: true });
+      expect((await handle.describe()).searchAttributes.KfIncident).toEqual([false]);
+      await engine.record('incident-retry', handle);
+    });
+
+    it('resolveIncident skips the task with the outputs it would have produced', async () => {
+      const handle = await engine.start(model, {});
+      const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1);
+      await handle.executeUpdate(resolveIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id, variables: { provisioned: 'by hand' } }] });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables.provisioned).toBe('by hand');
+      expect(path_(await engine.state(handle))).toEqual(['start', 'provision', 'end']);
+    });
+  });
+});
+
+async function waitForSearchAttribute(handle: { describe(): Promise<{ searchAttributes: Record<string, unknown> }> }, name: string, value: unknown): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (JSON.stringify((await handle.describe()).searchAttributes[name]) === JSON.stringify(value)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${name} never became ${JSON.stringify(value)}`);
+}

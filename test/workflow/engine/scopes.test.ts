@@ -1,0 +1,222 @@
+import { sql } from 'slonik';
+import { completeTaskUpdateName, messageSignalName, type ServiceTaskRequest } from '../../../workflows/contracts';
+import { deployDefinition } from '../../../db/definitions';
+import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
+
+const calls: string[] = [];
+
+describe('bpmnProcess: sub-processes, call activities, multi-instance and compensation', () => {
+  let engine: EngineHarness;
+
+  beforeAll(async () => {
+    engine = await createEngineHarness({
+      async 'test.log'(request: ServiceTaskRequest) {
+        calls.push(`${request.context.workflowId}:${request.context.nodeId}:${JSON.stringify(request.input.item ?? null)}`);
+        return { [`${request.context.nodeId}Done`]: true };
+      },
+      async 'test.double'(request: ServiceTaskRequest) {
+        return { doubled: (request.input.item as number) * 2 };
+      },
+    });
+  });
+  afterAll(() => engine?.stop());
+
+  it('an embedded sub-process runs its own tokens, and an interrupting message boundary on it cancels them', async () => {
+    const model = buildModel(
+      'sub',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'install', type: 'subProcess' },
+        { id: 'iStart', type: 'startEvent', parentId: 'install' },
+        { id: 'survey', type: 'userTask', parentId: 'install' },
+        { id: 'iEnd', type: 'endEvent', parentId: 'install' },
+        { id: 'withdrawn', type: 'boundaryEvent', attachedToRef: 'install', cancelActivity: true, event: { kind: 'message', messageRef: 'w', correlationKey: '=orderId' } },
+        { id: 'end', type: 'endEvent' },
+        { id: 'cancelled', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'install'],
+        ['f2', 'iStart', 'survey'],
+        ['f3', 'survey', 'iEnd'],
+        ['f4', 'install', 'end'],
+        ['f5', 'withdrawn', 'cancelled'],
+      ],
+      { messages: { w: { id: 'w', name: 'orderWithdrawn' } } },
+    );
+    // completes normally through the inner task
+    const normal = await engine.start(model, { orderId: 'O-1' });
+    const atSurvey = await engine.waitFor(normal, (state) => state.openTasks.length === 1);
+    await normal.executeUpdate(completeTaskUpdateName, { args: [{ taskId: atSurvey.openTasks[0]!.taskId, variables: { surveyed: true }, completedBy: 'w' }] });
+    await normal.result();
+    expect(path_(await engine.state(normal))).toEqual(['start', 'iStart', 'survey', 'iEnd', 'install', 'end']);
+    await engine.record('subprocess', normal);
+
+    // interrupted by the message boundary
+    const withdrawn = await engine.start(model, { orderId: 'O-2' });
+    await engine.waitFor(withdrawn, (state) => state.openTasks.length === 1);
+    await withdrawn.signal(messageSignalName, { name: 'orderWithdrawn', correlationKey: 'O-2' });
+    await withdrawn.result();
+    expect(path_(await engine.state(withdrawn))).toEqual(['start', 'iStart', 'withdrawn', 'cancelled']);
+    expect((await engine.tasks(withdrawn.workflowId)).map((row) => row.status)).toEqual(['cancelled']);
+    await engine.record('message-boundary-subprocess', withdrawn);
+  });
+
+  it('a call activity starts the called process as a child instance, passing variables in and out', async () => {
+    const child = buildModel(
+      'credit-check',
+      [
+        { id: 'cStart', type: 'startEvent' },
+        { id: 'score', type: 'scriptTask', assignments: [{ source: '=amount / 10', target: 'score' }] },
+        { id: 'cEnd', type: 'endEvent' },
+      ],
+      [
+        ['c1', 'cStart', 'score'],
+        ['c2', 'score', 'cEnd'],
+      ],
+    );
+    await deployDefinition(engine.database.pool, { key: 'credit-check', xml: '<definitions id="credit-check"/>', model: child, deployedBy: 'test' });
+    const parent = buildModel(
+      'order',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'check', type: 'callActivity', calledElement: 'credit-check', inputs: [{ source: '=order.amount', target: 'amount' }], outputs: [{ source: '=score', target: 'creditScore' }] },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'check'],
+        ['f2', 'check', 'end'],
+      ],
+    );
+    const { handle, result } = await engine.run(parent, { order: { amount: 700 } }, { businessKey: 'O-77' });
+    expect(result.variables).toEqual({ order: { amount: 700 }, creditScore: 70 });
+    // the child is an instance of its own, with the derived id
+    const childHandle = engine.client.workflow.getHandle('credit-check:O-77/check');
+    expect((await childHandle.describe()).status.name).toBe('COMPLETED');
+    expect(path_(await engine.state(handle))).toEqual(['start', 'check', 'end']);
+    await engine.record('call-activity', handle);
+  });
+
+  it('parallel multi-instance runs a task per element and collects the outputs in order', async () => {
+    const model = buildModel(
+      'mi-parallel',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'each', type: 'serviceTask', taskType: 'test.double', multiInstance: { sequential: false, inputCollection: '=items', inputElement: 'item', outputCollection: 'results', outputElement: '=doubled' } },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'each'],
+        ['f2', 'each', 'end'],
+      ],
+    );
+    const { handle, result } = await engine.run(model, { items: [1, 2, 3, 4] });
+    expect(result.variables.results).toEqual([2, 4, 6, 8]);
+    await engine.record('multi-instance-parallel', handle);
+  });
+
+  it('sequential multi-instance user tasks open one at a time and stop at the completion condition', async () => {
+    const model = buildModel(
+      'mi-sequential',
+      [
+        { id: 'start', type: 'startEvent' },
+        {
+          id: 'approve',
+          type: 'userTask',
+          candidateGroups: 'supervisor',
+          assignee: '=approver',
+          multiInstance: { sequential: true, inputCollection: '=approvers', inputElement: 'approver', completionCondition: '=rejected = true' },
+        },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'approve'],
+        ['f2', 'approve', 'end'],
+      ],
+    );
+    const handle = await engine.start(model, { approvers: ['wang', 'li', 'zhao'], rejected: false });
+    const first = await engine.waitFor(handle, (state) => state.openTasks.length === 1);
+    expect(first.openTasks[0]).toMatchObject({ assignee: 'wang' });
+    expect(first.activeNodes[0]).toMatchObject({ nodeId: 'approve', loopCounter: 1 });
+    await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: first.openTasks[0]!.taskId, variables: {}, completedBy: 'wang' }] });
+    const second = await engine.waitFor(handle, (state) => state.openTasks[0]?.assignee === 'li');
+    await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: second.openTasks[0]!.taskId, variables: { rejected: true }, completedBy: 'li' }] });
+    await handle.result();
+    const rows = await engine.tasks(handle.workflowId);
+    expect(rows.map((row) => [row.assignee, row.status])).toEqual([
+      ['wang', 'completed'],
+      ['li', 'completed'],
+    ]);
+    await engine.record('multi-instance-sequential', handle);
+  });
+
+  it('a multi-instance sub-process gives each iteration its element', async () => {
+    const model = buildModel(
+      'mi-sub',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'perSite', type: 'subProcess', multiInstance: { sequential: false, inputCollection: '=sites', inputElement: 'item', outputCollection: 'labels', outputElement: '=label' } },
+        { id: 'sStart', type: 'startEvent', parentId: 'perSite' },
+        { id: 'label', type: 'scriptTask', parentId: 'perSite', assignments: [{ source: '="site " + item', target: 'label' }] },
+        { id: 'sEnd', type: 'endEvent', parentId: 'perSite' },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'perSite'],
+        ['f2', 'sStart', 'label'],
+        ['f3', 'label', 'sEnd'],
+        ['f4', 'perSite', 'end'],
+      ],
+    );
+    const { result } = await engine.run(model, { sites: ['A', 'B'] });
+    expect(result.variables.labels).toEqual(['site A', 'site B']);
+  });
+
+  describe('compensation', () => {
+    const model = buildModel(
+      'saga',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'reserve', type: 'serviceTask', taskType: 'test.log' },
+        { id: 'reserveComp', type: 'boundaryEvent', attachedToRef: 'reserve', cancelActivity: true, event: { kind: 'compensation' }, compensationHandlerId: 'release' },
+        { id: 'release', type: 'serviceTask', taskType: 'test.log', isForCompensation: true },
+        { id: 'charge', type: 'serviceTask', taskType: 'test.log' },
+        { id: 'chargeComp', type: 'boundaryEvent', attachedToRef: 'charge', cancelActivity: true, event: { kind: 'compensation' }, compensationHandlerId: 'refund' },
+        { id: 'refund', type: 'serviceTask', taskType: 'test.log', isForCompensation: true },
+        { id: 'route', type: 'exclusiveGateway', defaultFlowId: 'toWait' },
+        { id: 'undo', type: 'endEvent', event: { kind: 'compensation' } },
+        { id: 'wait', type: 'userTask' },
+        { id: 'end', type: 'endEvent' },
+      ],
+      [
+        ['f1', 'start', 'reserve'],
+        ['f2', 'reserve', 'charge'],
+        ['f3', 'charge', 'route'],
+        ['toUndo', 'route', 'undo', '=fail = true'],
+        ['toWait', 'route', 'wait'],
+        ['f4', 'wait', 'end'],
+      ],
+    );
+
+    it('a compensation end event runs the handlers of completed activities in reverse order', async () => {
+      const { handle } = await engine.run(model, { fail: true }, { businessKey: 'S-1' });
+      const mine = calls.filter((call) => call.startsWith('saga:S-1:')).map((call) => call.split(':')[2]);
+      expect(mine).toEqual(['reserve', 'charge', 'refund', 'release']);
+      expect(path_(await engine.state(handle))).toEqual(['start', 'reserve', 'charge', 'route', 'refund', 'release', 'undo']);
+      await engine.record('compensation-end', handle);
+    });
+
+    it('cancelling the instance compensates, closes open tasks and ends it as cancelled', async () => {
+      const handle = await engine.start(model, { fail: false }, { businessKey: 'S-2' });
+      await engine.waitFor(handle, (state) => state.openTasks.length === 1);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const mine = calls.filter((call) => call.startsWith('saga:S-2:')).map((call) => call.split(':')[2]);
+      expect(mine).toEqual(['reserve', 'charge', 'refund', 'release']);
+      expect((await engine.tasks(handle.workflowId)).map((row) => row.status)).toEqual(['cancelled']);
+      const count = await engine.database.pool.oneFirst(sql.unsafe`SELECT count(*)::int AS n FROM human_tasks WHERE status = 'open'`);
+      expect(count).toBe(0);
+      await engine.record('compensation-cancel', handle);
+    });
+  });
+});
