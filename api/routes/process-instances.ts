@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
+import { getAccount } from '../../db/crm/accounts';
 import { findDefinition } from '../../db/definitions';
 import { getOrgUnit, listOrgUnits } from '../../db/org-units';
 import { processKeyPattern } from '../../workflows/bpmn';
@@ -47,7 +48,7 @@ const startBody = z
     businessKey,
     variables: variables.default({}),
     customerId: z.string().min(1).max(64).optional(),
-    orgUnitId: unitId.optional().describe("defaults to the caller's own unit"),
+    orgUnitId: unitId.optional().describe("defaults to the customer's unit, else the caller's own"),
   })
   .strict();
 
@@ -111,7 +112,12 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
       async ({ body, staff, res }) => {
         const definition = await findDefinition(pool, body.processKey, body.version);
         if (!definition) throw new ApiError('NOT_FOUND', `no process definition ${body.processKey}${body.version === undefined ? '' : ` version ${body.version}`}`);
-        const orgUnitId = body.orgUnitId ?? staff.orgUnitId;
+        // The customer must be a key account the caller may see; its unit is the instance's unless one is given.
+        const account = body.customerId ? await getAccount(pool, staff, body.customerId) : null;
+        if (body.customerId && !account) {
+          throw new ApiError('VALIDATION_FAILED', 'invalid request body', [{ field: 'body.customerId', message: `no key account ${body.customerId} in your org scope` }]);
+        }
+        const orgUnitId = body.orgUnitId ?? account?.orgUnitId ?? staff.orgUnitId;
         const unit = await getOrgUnit(pool, orgUnitId);
         if (!unit) throw new ApiError('VALIDATION_FAILED', 'invalid request body', [{ field: 'body.orgUnitId', message: `no org unit ${orgUnitId}` }]);
         if (!canSee(staff, unit.path)) throw new ApiError('FORBIDDEN', `org unit ${orgUnitId} is outside your org scope`);

@@ -239,8 +239,12 @@ describe('process instances through the API', () => {
     const unfit = await post('/api/process-instances', manager, { processKey: 'example-approval', businessKey: `f-${run}`, variables: { amount: 'lots', reason: 'x'.repeat(501) } });
     const unfitBody = (await unfit.json()) as any;
 
+    const strangerCustomer = await post('/api/process-instances', manager, { processKey: 'example-approval', businessKey: `c-${run}`, customerId: 'KA-NOPE', variables: { amount: 1 } });
+
     expect(unknown.status).toBe(404);
     expect(badKey.status).toBe(400);
+    expect(strangerCustomer.status).toBe(400);
+    expect(((await strangerCustomer.json()) as any).error.details).toEqual([{ field: 'body.customerId', message: expect.stringMatching(/no key account KA-NOPE/) }]);
     expect(unfit.status).toBe(400);
     expect(unfitBody.error.details).toEqual([
       { field: 'body.variables.amount', message: 'must be a number' },

@@ -188,6 +188,19 @@ describe('validating a model reports every problem at once, by element id', () =
     expect(codesById(problems)).toEqual(['definitions NO_PROCESS']);
   });
 
+  it('requires each embedded sub-process to have its own start and end, and a timer start to be a literal (it becomes a schedule)', async () => {
+    const xml = fixture('unreachable.bpmn')
+      .replace('<bpmn:startEvent id="start" />', '<bpmn:startEvent id="start"><bpmn:timerEventDefinition><bpmn:timeCycle>=cycle</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>')
+      .replace('<bpmn:userTask id="orphan" />', '<bpmn:subProcess id="orphan"><bpmn:task id="inner" /></bpmn:subProcess>')
+      .replace('targetRef="end" />', 'targetRef="orphan" />')
+      .replace('<bpmn:sequenceFlow id="f2" sourceRef="orphan" targetRef="orphan-end" />', '<bpmn:sequenceFlow id="f2" sourceRef="orphan" targetRef="end" />')
+      .replace('<bpmn:endEvent id="orphan-end" />', '');
+
+    const { problems } = await parseBpmn(xml);
+
+    expect(codesById(problems)).toEqual(['inner UNREACHABLE_NODE', 'orphan NO_END_EVENT', 'orphan NO_START_EVENT', 'start INVALID_TIMER']);
+  });
+
   it('refuses a process id that cannot be a definition key', async () => {
     const tooLong = `order-${'x'.repeat(130)}`;
     const xml = fixture('unreachable.bpmn').replace('id="p"', `id="${tooLong}"`);
