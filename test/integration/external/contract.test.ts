@@ -19,7 +19,7 @@ import { simulatorUrl } from '../../../activities/external/endpoints';
 import { callPartner, ExternalCallError, type PartnerEndpoint } from '../../../activities/external/http';
 import { createNotifyClient } from '../../../activities/external/notify';
 import { createProvisioningClient } from '../../../activities/external/provisioning';
-import { usagePage } from '../../../activities/external/wire';
+import { createUsageFeedClient } from '../../../activities/external/usage';
 import { loadConfig } from '../../../runtime/config';
 import { bpmnErrorType } from '../../../workflows/contracts';
 import { externalErrorTypes, type ExternalSystem } from '../../../workflows/external';
@@ -67,14 +67,17 @@ afterEach(async () => {
 });
 
 describe('contract: every system', () => {
-  it.each([
-    ['provisioning', '/reservations'],
-    ['accounting', '/billing-accounts'],
-    ['notify', '/sms'],
-    ['bank', '/payment-references'],
-  ] as const)('%s refuses a request with a wrong token with 401 (ExternalUnauthorized, not retried)', async (system, path) => {
-    const target = endpoint(system);
-    if (!target.token) return; // an implementation without auth has nothing to refuse
+  const guarded = (
+    [
+      ['provisioning', '/reservations'],
+      ['accounting', '/billing-accounts'],
+      ['notify', '/sms'],
+      ['bank', '/payment-references'],
+    ] as const
+  ).filter(([system]) => endpoint(system).token);
+  // Only systems we hold a token for can show that another one is refused.
+  (guarded.length > 0 ? it.each(guarded) : it.skip.each([['(no token configured)', '']] as const))('%s refuses a request with a wrong token with 401 (ExternalUnauthorized, not retried)', async (system, path) => {
+    const target = endpoint(system as ExternalSystem);
     const error = await failure(
       callPartner({ ...target, token: 'not-the-token' }, { operation: `${system}.probe`, method: 'POST', path, body: {}, idempotencyKey: key('auth'), response: z.unknown() }),
     );
@@ -260,7 +263,7 @@ describe('contract: usage feed', () => {
         body: JSON.stringify({ serviceNumber: '8613800138000', count: 25, from: '2025-01-01T00:00:00+08:00', to: '2025-02-01T00:00:00+08:00' }),
       });
     }
-    const page = (after?: string) => callPartner(target, { operation: 'usage.listRecords', method: 'GET', path: '/records', query: { after, limit: '10' }, response: usagePage });
+    const page = (after?: string) => createUsageFeedClient(target).listRecords({ after, limit: 10 });
 
     const first = await page();
     const second = await page(first.body.nextCursor ?? undefined);
@@ -274,7 +277,7 @@ describe('contract: usage feed', () => {
 
   simOnly('answers a read past the end with no records and the same cursor', async () => {
     const target = endpoint('usage');
-    const response = await callPartner(target, { operation: 'usage.listRecords', method: 'GET', path: '/records', query: { after: '999999999' }, response: usagePage });
+    const response = await createUsageFeedClient(target).listRecords({ after: '999999999' });
     expect(response.body).toEqual({ records: [], nextCursor: '999999999' });
   });
 });
