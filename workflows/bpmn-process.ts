@@ -414,9 +414,12 @@ class Interpreter {
 
     setHandler(
       migrateInstanceUpdate,
-      (input) => {
+      async (input) => {
         // Recorded as a marker the first time an instance migrates; replays of older histories never reach here.
         patched(patches.migrateInstance);
+        // Validators are skipped on replay, where the update may arrive in the activation before its
+        // tokens settled into their steps: wait for them as the accepted update once found them.
+        await condition(() => [...this.liveTokens.values()].every((token) => token.stepScope && !token.compensating));
         const fromVersion = this.model.version;
         this.model = input.definition;
         this.input = { ...this.input, definition: input.definition };
@@ -425,8 +428,10 @@ class Interpreter {
         this.activityOptions.clear();
         const tokens = [...this.liveTokens.values()];
         for (const token of tokens) {
-          token.moveTo = input.nodeMapping[token.nodeId]!;
-          token.stepScope!.cancel();
+          const target = input.nodeMapping[token.nodeId];
+          if (target === undefined || !token.stepScope) continue;
+          token.moveTo = target;
+          token.stepScope.cancel();
         }
         this.indexStatic();
         return { fromVersion, toVersion: input.definition.version, movedTokens: tokens.length };

@@ -7,7 +7,6 @@ import type { ExternalDependencies } from './service-task';
 
 export { endpointFor, simulatorUrl } from './endpoints';
 export { ExternalCallError, type PartnerEndpoint } from './http';
-export { createUsageFeedClient, type UsageFeedClient } from './usage';
 export type { ExternalDependencies } from './service-task';
 
 /**

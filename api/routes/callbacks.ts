@@ -143,6 +143,8 @@ interface Handled {
  */
 export function createCallbackRouter({ config, pool, temporal, logger }: ApiDependencies): Router {
   const router = Router();
+  // One route per system (not `/:system`), so each is mounted exactly as the OpenAPI document names
+  // it and any other path is an ordinary 404.
   for (const system of callbackSystems) router.post(`/${system}`, express.raw({ type: () => true, limit: '64kb' }), (req, res) => take(system, req, res));
 
   async function take(system: CallbackSystem, req: Request, res: Response): Promise<void> {

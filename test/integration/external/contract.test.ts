@@ -19,7 +19,7 @@ import { simulatorUrl } from '../../../activities/external/endpoints';
 import { callPartner, ExternalCallError, type PartnerEndpoint } from '../../../activities/external/http';
 import { createNotifyClient } from '../../../activities/external/notify';
 import { createProvisioningClient } from '../../../activities/external/provisioning';
-import { createUsageFeedClient } from '../../../activities/external/usage';
+import { usagePage } from '../../../activities/external/wire';
 import { loadConfig } from '../../../runtime/config';
 import { bpmnErrorType } from '../../../workflows/contracts';
 import { externalErrorTypes, type ExternalSystem } from '../../../workflows/external';
@@ -263,7 +263,7 @@ describe('contract: usage feed', () => {
         body: JSON.stringify({ serviceNumber: '8613800138000', count: 25, from: '2025-01-01T00:00:00+08:00', to: '2025-02-01T00:00:00+08:00' }),
       });
     }
-    const page = (after?: string) => createUsageFeedClient(target).listRecords({ after, limit: 10 });
+    const page = (after?: string) => callPartner(target, { operation: 'usage.listRecords', method: 'GET', path: '/records', query: { after, limit: '10' }, response: usagePage });
 
     const first = await page();
     const second = await page(first.body.nextCursor ?? undefined);
@@ -277,7 +277,7 @@ describe('contract: usage feed', () => {
 
   simOnly('answers a read past the end with no records and the same cursor', async () => {
     const target = endpoint('usage');
-    const response = await createUsageFeedClient(target).listRecords({ after: '999999999' });
+    const response = await callPartner(target, { operation: 'usage.listRecords', method: 'GET', path: '/records', query: { after: '999999999' }, response: usagePage });
     expect(response.body).toEqual({ records: [], nextCursor: '999999999' });
   });
 });
