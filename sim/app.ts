@@ -16,7 +16,7 @@ import {
 import type { Logger } from '../runtime/logger';
 import { externalSystems, type CallbackSystem, type ExternalSystem } from '../workflows/external';
 import { CallbackSender } from './callbacks';
-import { FaultStore, faultUpdate } from './faults';
+import { FaultStore, faultUpdate, type FaultSettings } from './faults';
 import { SimulatorState, type Reply, type RequestLogEntry } from './state';
 import { partnerRoutes, refuse, type PartnerRoute } from './systems';
 
@@ -28,6 +28,8 @@ export interface SimulatorOptions {
   /** Keyflow's base URL, where callbacks go unless a request named its own callback URL. */
   callbackBaseUrl: string;
   callbackDelayMs: number;
+  /** Misbehaviour that applies until a fault setting overrides it (e.g. occasional duplicate callbacks). */
+  baselineFaults?: FaultSettings;
   seed?: number;
   logger?: Logger;
 }
@@ -43,7 +45,7 @@ export interface Simulator {
 /** The simulator of every external system plus its control API under `/sim` (sim/README.md). */
 export function createSimulator(options: SimulatorOptions): Simulator {
   const state = new SimulatorState(options.seed ?? 1);
-  const faults = new FaultStore();
+  const faults = new FaultStore(options.baselineFaults);
   const callbacks = new CallbackSender({ secrets: options.callbackSecrets, defaultBaseUrl: options.callbackBaseUrl, now: () => new Date(), logger: options.logger });
   const pendingHangs = new Set<() => void>();
   const app = express();

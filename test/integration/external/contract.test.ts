@@ -67,14 +67,17 @@ afterEach(async () => {
 });
 
 describe('contract: every system', () => {
-  it.each([
-    ['provisioning', '/reservations'],
-    ['accounting', '/billing-accounts'],
-    ['notify', '/sms'],
-    ['bank', '/payment-references'],
-  ] as const)('%s refuses a request with a wrong token with 401 (ExternalUnauthorized, not retried)', async (system, path) => {
-    const target = endpoint(system);
-    if (!target.token) return; // an implementation without auth has nothing to refuse
+  const guarded = (
+    [
+      ['provisioning', '/reservations'],
+      ['accounting', '/billing-accounts'],
+      ['notify', '/sms'],
+      ['bank', '/payment-references'],
+    ] as const
+  ).filter(([system]) => endpoint(system).token);
+  // Only systems we hold a token for can show that another one is refused.
+  (guarded.length > 0 ? it.each(guarded) : it.skip.each([['(no token configured)', '']] as const))('%s refuses a request with a wrong token with 401 (ExternalUnauthorized, not retried)', async (system, path) => {
+    const target = endpoint(system as ExternalSystem);
     const error = await failure(
       callPartner({ ...target, token: 'not-the-token' }, { operation: `${system}.probe`, method: 'POST', path, body: {}, idempotencyKey: key('auth'), response: z.unknown() }),
     );
