@@ -33,6 +33,19 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   'alarms.unwatch': "Stop delivering a service's network alarms to this instance",
 
   // rating and billing
+  'billing.openRun': 'Open (or find) the bill run of a period and bill cycle day; without a period, the last full month',
+  'billing.collectUsage': 'Collect usage: mediation files from the inbox and the usage feed, checked, guided, deduplicated, bad records to the error table',
+  'billing.planRun': 'Fix the accounts of a bill run and cut them into batches (the list a multi-instance rating step runs over)',
+  'billing.rateBatch': 'Rate one batch of accounts (first and second rating, discounts) and draft their bills, in one transaction',
+  'billing.finishRating': 'Check conservation (every record rated once or rejected), total the drafts and decide whether a clerk must approve',
+  'billing.recordDecision': 'Record the billing clerk\'s approval or rejection of a bill run (a rejected run discards its drafts)',
+  'billing.issueBills': 'Issue the run\'s bills: gap-free numbers, validated, due date; returns when dunning should start',
+  'billing.publishBatch': 'Publish one batch of issued bills: invoice to accounting, notice by SMS and e-mail, state sent',
+  'billing.completeRun': 'Mark a bill run completed',
+  'billing.startDunning': 'Start a dunning process for every bill of the run still unpaid',
+  'billing.openDunning': 'Plan the dunning of one bill: when the reminders, grey list and suspension are due',
+  'billing.dunningStep': 'One dunning step for a bill: reminder, grey list, suspension with black list, or restore after payment',
+  'billing.dunningStatus': 'What is still owed on a bill, and whether it is settled',
 
   // ops
 };

@@ -1,3 +1,4 @@
+import { createBillingActivities } from './billing';
 import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
 import { createEngineActivities } from './engine';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createEngineActivities(deps),
     ...createExternalActivities(deps),
     ...createOpsActivities(deps),
+    ...createBillingActivities(deps),
   };
 }
 

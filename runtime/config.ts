@@ -88,6 +88,8 @@ export const configSchema = z.object({
   KEYFLOW_USAGE_URL: optionalHttpUrl,
   KEYFLOW_USAGE_TOKEN: optionalText,
   KEYFLOW_USAGE_TIMEOUT_MS: timeoutMs.default(30_000),
+  /** Where mediation drops usage CSV files; `processed/` and `quarantine/` sit beside it. Default $KEYFLOW_DATA_DIR/usage/inbox. */
+  KEYFLOW_USAGE_INBOX: optionalText,
   /** Keyflow's API as partners reach it; sent as the callback address when set. */
   KEYFLOW_PUBLIC_URL: optionalHttpUrl,
   // Callbacks are refused (503) from a system whose secret is unset; `keyflow start` generates them.

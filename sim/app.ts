@@ -296,9 +296,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     });
     const generateOrder = z
       .object({
-        serviceId: z.string().min(1).max(100),
-        customerId: z.string().max(100).optional(),
-        msisdn: z.string().max(20).optional(),
+        serviceNumber: z.string().min(1).max(40),
         count: z.number().int().min(1).max(1_000_000),
         from: instant,
         to: instant,
@@ -314,12 +312,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       for (let i = 0; i < order.count; i += 1) {
         const usageType = order.usageTypes[Math.floor(state.random() * order.usageTypes.length)]!;
         const startedAt = new Date(Date.parse(order.from) + Math.floor((span * i) / order.count)).toISOString();
-        const base = { recordId: state.nextId('CDR'), source: 'sim-mediation', serviceId: order.serviceId, customerId: order.customerId, msisdn: order.msisdn, usageType, startedAt };
+        const base = { source: 'sim-mediation', recordId: state.nextId('CDR'), usageType, serviceNumber: order.serviceNumber, startedAt };
+        const destination = () => destinations[Math.floor(state.random() * destinations.length)]!;
         const record =
           usageType === 'voice'
-            ? { ...base, durationSeconds: 1 + Math.floor(state.random() * 1200), calledNumber: destinations[Math.floor(state.random() * destinations.length)] }
+            ? { ...base, durationSec: 1 + Math.floor(state.random() * 1200), destination: destination() }
             : usageType === 'sms'
-              ? { ...base, calledNumber: destinations[Math.floor(state.random() * destinations.length)] }
+              ? { ...base, messages: 1, destination: destination() }
               : { ...base, volumeBytes: 1024 * (1 + Math.floor(state.random() * 500_000)) };
         state.usage.push({ ...record, cursor: String(state.usage.length + 1) });
       }

@@ -22,6 +22,9 @@ export class BulkDatabase {
       allowExitOnIdle: true,
       application_name: 'keyflow-billing',
     });
+    // An idle connection the server closed (restart, failover, a dropped test database) is simply
+    // replaced on next use; without a listener pg would crash the process over it.
+    this.pool.on('error', () => undefined);
   }
 
   /** Runs `work` in one transaction on one connection; rolls back when it throws. */

@@ -143,9 +143,10 @@ interface Handled {
  */
 export function createCallbackRouter({ config, pool, temporal, logger }: ApiDependencies): Router {
   const router = Router();
-  router.post('/:system', express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
-    const system = z.enum(callbackSystems).safeParse(req.params.system);
-    if (!system.success) throw new ApiError('NOT_FOUND', `no callbacks are taken from ${JSON.stringify(req.params.system)}`);
+  // One route per system (not `/:system`), so each is mounted exactly as the OpenAPI document names
+  // it and any other path is an ordinary 404.
+  for (const callbackSystem of callbackSystems) router.post(`/${callbackSystem}`, express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
+    const system = { data: callbackSystem };
     const actor = `system:${system.data}`;
     const audit = (action: string, entityId: string, details: Record<string, unknown>) =>
       recordExternalAudit(pool, { actor, action, entityType: 'callback', entityId, requestId: String(req.id), details: { system: system.data, ...details } }).catch((error) =>

@@ -1,6 +1,9 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
+import { billingProcessKeys, latestModel } from '../../activities/billing/processes';
 import type { AccountAgreementInput, RatingPlanInput } from '../../activities/rating';
+import { bpmnProcessWorkflowType, completeTaskUpdateName, processInstanceId, type BpmnProcessInput, type Variables } from '../../workflows/contracts';
 
 const nothing = z.object({});
 
@@ -85,4 +88,44 @@ export async function seedOperator(pool: DatabasePool, options: OperatorOptions)
       })),
     ),
   };
+}
+
+/** A finance contact with a mobile number and an e-mail address for each key account (bill notices go there). */
+export async function seedFinanceContacts(pool: DatabasePool, accountIds: readonly string[], orgUnitId: string): Promise<void> {
+  await pool.query(sql.type(nothing)`
+    INSERT INTO contacts (account_id, org_unit_id, name, role, is_key_person, phone, email)
+    SELECT a, ${orgUnitId}, 'Finance ' || a, 'finance', true, '139' || lpad(row_number() OVER ()::text, 8, '0'), lower(a) || '@example.com'
+      FROM unnest(${sql.array([...accountIds], 'text')}::text[]) a`);
+}
+
+/** Starts the billing cycle process (the latest deployed version) with these variables. */
+export async function startBillingCycle(client: Client, pool: DatabasePool, taskQueue: string, businessKey: string, variables: Variables): Promise<WorkflowHandle> {
+  const definition = await latestModel(pool, billingProcessKeys.cycle);
+  return client.workflow.start(bpmnProcessWorkflowType, {
+    taskQueue,
+    workflowId: processInstanceId(definition.key, businessKey),
+    args: [{ definition, businessKey, variables, startedBy: 'test' } satisfies BpmnProcessInput],
+  });
+}
+
+/** Waits until `check` returns a value (polling), or fails with what it last saw. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, what = 'the condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Completes a process's open user task as a billing clerk would, through the engine's update. */
+export async function completeOpenTask(client: Client, pool: DatabasePool, workflowId: string, variables: Variables, completedBy: string): Promise<string> {
+  const taskId = await eventually(
+    () => pool.maybeOneFirst(sql.type(z.object({ id: z.string() }))`SELECT id FROM human_tasks WHERE workflow_id = ${workflowId} AND status = 'open' LIMIT 1`),
+    60_000,
+    `an open task of ${workflowId}`,
+  );
+  await client.workflow.getHandle(workflowId).executeUpdate(completeTaskUpdateName, { args: [{ taskId, variables, completedBy }] });
+  return taskId;
 }

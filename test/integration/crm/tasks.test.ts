@@ -170,7 +170,7 @@ describe('the task inbox', () => {
       const response = await call(tianheManager, 'POST', taskPath(taskId, '/complete'), { variables: { approved: 'maybe' } });
 
       expect(response.status).toBe(422);
-      expect(response.body.error).toMatchObject({ code: 'UNPROCESSABLE', details: { reason: 'InvalidTaskData', fields: [{ field: 'approved', message: 'choose yes or no' }] } });
+      expect(response.body.error).toMatchObject({ code: 'UNPROCESSABLE', details: { reason: 'TaskFormInvalid', fields: [{ field: 'approved', message: 'choose yes or no' }] } });
       const audit = await database.pool.exists(sql.type(z.object({}))`SELECT FROM audit_log WHERE action = 'task.complete' AND entity_id = ${taskId}`);
       expect(audit).toBe(false);
     });

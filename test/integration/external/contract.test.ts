@@ -257,7 +257,7 @@ describe('contract: usage feed', () => {
       await fetch(`${simBase}/sim/usage/generate`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ serviceId: `SVC-USAGE-${run.slice(-8)}`, count: 25, from: '2025-01-01T00:00:00+08:00', to: '2025-02-01T00:00:00+08:00' }),
+        body: JSON.stringify({ serviceNumber: '8613800138000', count: 25, from: '2025-01-01T00:00:00+08:00', to: '2025-02-01T00:00:00+08:00' }),
       });
     }
     const page = (after?: string) => callPartner(target, { operation: 'usage.listRecords', method: 'GET', path: '/records', query: { after, limit: '10' }, response: usagePage });
