@@ -21,6 +21,7 @@ import { createProcessDefinitionRoutes } from './routes/process-definitions';
 import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createTaskRoutes } from './routes/tasks';
+import { createBillingRoutes } from './routes/billing';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
@@ -38,6 +39,8 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 export function createApp(deps: ApiDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every answer is computed per request: hashing each body for an ETag no client uses costs CPU.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(
     pinoHttp({
@@ -71,6 +74,7 @@ export function createApp(deps: ApiDependencies): Express {
     createProcessDefinitionRoutes(deps),
     createProcessInstanceRoutes(deps),
     createOpsRoutes(deps, deps.ops),
+    createBillingRoutes(deps),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', createEchoRouter(deps));

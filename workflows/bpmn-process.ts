@@ -338,8 +338,9 @@ class Interpreter {
           if (this.completedTaskIds.has(input.taskId) || entry?.completion) {
             throw ApplicationFailure.create({ type: updateRejections.taskAlreadyCompleted, message: `task ${input.taskId} is already completed`, nonRetryable: true });
           }
-          if (!entry) throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId} in this instance`, nonRetryable: true });
-          const problems = validateFormData(entry.node.form, input.variables ?? {});
+          const node = entry?.node ?? this.resumedTaskNode(input.taskId);
+          if (!node) throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId} in this instance`, nonRetryable: true });
+          const problems = validateFormData(node.form, input.variables ?? {});
           if (problems.length > 0) {
             throw ApplicationFailure.create({
               type: updateRejections.taskFormInvalid,
@@ -463,6 +464,16 @@ class Interpreter {
         },
       },
     );
+  }
+
+  /**
+   * A task carried over by continue-as-new whose token has not re-registered it yet: a completion
+   * arriving in the new run's first activation is valid (the handler waits for the token).
+   */
+  private resumedTaskNode(taskId: string): UserTask | undefined {
+    const carried = this.input.resume?.tokens.find((token) => token.kind === 'userTask' && token.task.taskId === taskId);
+    const node = carried ? this.model.nodes[carried.nodeId] : undefined;
+    return node?.type === 'userTask' ? node : undefined;
   }
 
   private state(): ProcessInstanceState {
