@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { syncBillingSchedule } from '../activities/billing/schedule';
 import { deployProcessFiles } from '../api/engine/definitions';
 import { createDatabasePool } from '../db/pool';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
@@ -34,6 +35,7 @@ async function deployShippedProcesses(services: Services, config: Config, logger
   try {
     const deployed = await deployProcessFiles(pool, undefined, 'system', { client, taskQueue: config.KEYFLOW_TASK_QUEUE });
     for (const entry of deployed.filter((item) => item.created)) logger.info(entry, 'deployed a shipped process');
+    logger.debug({ schedule: await syncBillingSchedule(client, pool, config.KEYFLOW_TASK_QUEUE) }, 'monthly bill run scheduled');
     return `  Processes      ${deployed.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped'}`;
   } finally {
     await client.connection.close();

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { billingPeriod, previousPeriodId, type TariffBook } from '../rating';
 import { adjustmentIdOf, billAccount, type AccountRow, type AdjustmentRow, type SubscriptionRow, type UsageRow } from './account-billing';
 import { copyLine, type BulkClient, type BulkDatabase } from './bulk';
-import { loadTariffBook } from './catalogue';
+import { cachedTariffBook } from './catalogue';
 import { defaultTimeZone } from './guiding';
 
 export const billRunStatuses = ['created', 'collecting', 'rating', 'awaiting_approval', 'issuing', 'publishing', 'completed', 'rejected', 'failed'] as const;
@@ -204,7 +204,7 @@ const adjustmentRow = z.object({
  * batch done with the run's counters. The batch row is locked first, so two attempts never
  * overlap; a committed batch is never done twice.
  */
-export async function rateAndBillBatch(db: BulkDatabase, runId: number, batchNo: number, books: { load(client: BulkClient): Promise<TariffBook> } = { load: loadTariffBook }): Promise<BatchResult> {
+export async function rateAndBillBatch(db: BulkDatabase, runId: number, batchNo: number, books: { load(client: BulkClient): Promise<TariffBook> } = { load: cachedTariffBook }): Promise<BatchResult> {
   return db.transaction(async (client) => {
     const [batch] = await client.query(batchRow, 'SELECT billing_account_ids, done_at, records_rated, records_rejected, bills FROM bill_run_batches WHERE bill_run_id = $1 AND batch_no = $2 FOR UPDATE', [runId, batchNo]);
     if (!batch) throw new BillRunError('RUN_STATE', `bill run ${runId} has no batch ${batchNo}`);
@@ -234,6 +234,7 @@ export async function rateAndBillBatch(db: BulkDatabase, runId: number, batchNo:
     const linesOf = new Map<string, { bill: NonNullable<ReturnType<typeof billAccount>['bill']>; records: number[] }>();
     const rejected: { id: number; reason: string; message: string }[] = [];
     let recordsRated = 0;
+    const periods = new Map<string, ReturnType<typeof billingPeriod>>();
     for (const account of accounts) {
       const accountInfo: AccountRow = {
         billingAccountId: account.id,
@@ -245,7 +246,12 @@ export async function rateAndBillBatch(db: BulkDatabase, runId: number, batchNo:
         homePrefix: account.home_prefix,
         agreement: account.agreement,
       };
-      const period = billingPeriod(run.period, account.time_zone, account.bill_cycle_day);
+      const periodKey = `${account.time_zone}|${account.bill_cycle_day}`;
+      let period = periods.get(periodKey);
+      if (!period) {
+        period = billingPeriod(run.period, account.time_zone, account.bill_cycle_day);
+        periods.set(periodKey, period);
+      }
       const result = billAccount(
         accountInfo,
         period,

@@ -48,3 +48,27 @@ export async function loadTariffBook(client: BulkClient): Promise<TariffBook> {
   const rows = await client.query(tariffRow, 'SELECT id, product_id, name, valid_from, valid_to, currency, monthly_fee_minor, plan FROM tariffs ORDER BY product_id, valid_from');
   return new TariffBook(rows.map(tariffVersionOf), { keepInvalid: true });
 }
+
+const cachedBooks = new Map<string, TariffBook>();
+
+/**
+ * `loadTariffBook`, compiled once per content of the tariffs table: a bill run's batches (and the
+ * raters and band timelines inside the book) share one book until a tariff row changes — the
+ * fingerprint covers every column rating reads, so a corrected plan is seen at the next batch.
+ */
+export async function cachedTariffBook(client: BulkClient): Promise<TariffBook> {
+  const [row] = await client.query(
+    z.object({ fingerprint: z.string().nullable() }),
+    `SELECT md5(string_agg(id || '|' || product_id || '|' || name || '|' || valid_from::text || '|' || coalesce(valid_to::text, '') || '|' || currency || '|' ||
+                monthly_fee_minor::text || '|' || plan::text, ',' ORDER BY id)) AS fingerprint FROM tariffs`,
+  );
+  const key = row?.fingerprint ?? 'none';
+  let book = cachedBooks.get(key);
+  if (!book) {
+    book = await loadTariffBook(client);
+    // One live fingerprint at a time is all a worker needs.
+    cachedBooks.clear();
+    cachedBooks.set(key, book);
+  }
+  return book;
+}

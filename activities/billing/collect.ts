@@ -12,9 +12,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { copyLine, type BulkClient, type BulkDatabase } from './bulk';
-import type { GuidingContext } from './guiding';
+import type { GuidedUsage, GuidingContext } from './guiding';
 import { inspectMediationFile, MalformedFileError, rawUsageOf, splitCsvLine, stripLineEnd, type FileProblem } from './mediation';
-import { checkUsage, isRejection, type RawUsage } from './preprocess';
+import { checkUsage, contentHash, contentHashSql, isRejection, type RawUsage } from './preprocess';
 
 export interface InboxLayout {
   inbox: string;
@@ -69,6 +69,11 @@ export interface CollectOptions {
   run?: { id: number; period: string; cycleDay: number };
   /** Called after each file (activities heartbeat with it). */
   onFile?: (name: string, summary: DeliverySummary) => void;
+  /**
+   * Files loaded at once, each in its own transaction: one can be parsed here while PostgreSQL
+   * indexes another (default 2).
+   */
+  parallelFiles?: number;
 }
 
 const stageColumns =
@@ -89,12 +94,26 @@ export async function collectInbox(db: BulkDatabase, guiding: GuidingContext, op
   files.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : 1));
 
   const summary: CollectionSummary = { files: 0, loaded: 0, quarantined: 0, alreadyTaken: 0, skippedUnsettled: 0, recordsIn: 0, accepted: 0, rejected: 0, duplicates: 0, acceptedForRun: 0, deliveries: [] };
-  for (const file of files) {
-    if (options.fileClockMs - file.mtimeMs < options.settleMs) {
-      summary.skippedUnsettled += 1;
-      continue;
+  const settled = files.filter((file) => options.fileClockMs - file.mtimeMs >= options.settleMs);
+  summary.skippedUnsettled = files.length - settled.length;
+  let next = 0;
+  const loader = async () => {
+    while (next < settled.length) {
+      const file = settled[next++]!;
+      let delivery: DeliverySummary | undefined;
+      for (let attempt = 1; !delivery; attempt += 1) {
+        try {
+          delivery = await collectFile(db, guiding, file.name, options);
+        } catch (error) {
+          // Two files loading at once with the same duplicates can deadlock on the unique indexes;
+          // PostgreSQL rolls one back, and that file is simply loaded again.
+          if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+        }
+      }
+      record(file.name, delivery);
     }
-    const delivery = await collectFile(db, guiding, file.name, options);
+  };
+  const record = (name: string, delivery: DeliverySummary) => {
     summary.files += 1;
     if (delivery.status === 'loaded') summary.loaded += 1;
     if (delivery.status === 'quarantined') summary.quarantined += 1;
@@ -104,9 +123,12 @@ export async function collectInbox(db: BulkDatabase, guiding: GuidingContext, op
     summary.rejected += delivery.rejected;
     summary.duplicates += delivery.duplicates;
     summary.acceptedForRun += delivery.acceptedForRun;
-    summary.deliveries.push({ name: file.name, ...delivery });
-    options.onFile?.(file.name, delivery);
-  }
+    summary.deliveries.push({ name, ...delivery });
+    options.onFile?.(name, delivery);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallelFiles ?? 2, settled.length)) }, loader));
+  // In the order the files were taken, whichever finished first.
+  summary.deliveries.sort((a, b) => settled.findIndex((file) => file.name === a.name) - settled.findIndex((file) => file.name === b.name));
   return summary;
 }
 
@@ -126,7 +148,7 @@ async function collectFile(db: BulkDatabase, guiding: GuidingContext, name: stri
     const delivery = await db.transaction(async (client) => {
       const fileId = await registerDelivery(client, 'inbox', name, inspection.checksum, inspection.sizeBytes, options.run?.id ?? null);
       if (fileId === null) return null;
-      return loadRecords(client, guiding, fileId, linesOf(filePath, inspection.records), options);
+      return loadRecords(client, guiding, fileId, () => linesOf(filePath, inspection.records), options);
     });
     if (delivery === null) {
       await moveOut(filePath, layout.processed, name, inspection.checksum);
@@ -165,107 +187,122 @@ async function* linesOf(filePath: string, records: number): AsyncGenerator<[numb
   }
 }
 
+/** One record of a delivery after checking and guiding: accepted, or rejected with its reason. */
+type Checked = { lineNo: number; guided: GuidedUsage; cycleDay: number } | { lineNo: number; raw: RawUsage; reason: string; message: string; owner: { billingAccountId: string; orgUnitId: string } | null };
+
+/** Checks and guides a delivery's lines, one by one, as they stream in. */
+async function* checkedLines(lines: AsyncIterable<[number, string | RawUsage]>, guiding: GuidingContext, nowMs: number, counter: { recordsIn: number }): AsyncGenerator<Checked> {
+  for await (const [lineNo, line] of lines) {
+    counter.recordsIn += 1;
+    let raw: RawUsage;
+    if (typeof line === 'string') {
+      const fields = splitCsvLine(line);
+      if (fields === null) throw new MalformedFileError('MALFORMED_CSV', `line ${lineNo} has an unterminated quote`);
+      raw = rawUsageOf(fields);
+      if (fields.length !== 9) {
+        yield { lineNo, raw, reason: 'INVALID_FIELD', message: `expected 9 fields, got ${fields.length}`, owner: null };
+        continue;
+      }
+    } else raw = line;
+    const checked = checkUsage(raw, nowMs);
+    if (isRejection(checked)) {
+      yield { lineNo, raw, reason: checked.reason, message: checked.message, owner: null };
+      continue;
+    }
+    const guided = guiding.guide(checked);
+    if (isRejection(guided)) {
+      yield { lineNo, raw, reason: guided.reason, message: guided.message, owner: guiding.orgUnitOf(checked.serviceNumber) };
+      continue;
+    }
+    yield { lineNo, guided, cycleDay: guiding.cycleDayOf(guided.billingAccountId) };
+  }
+}
+
+const recordColumns = 'source, record_id, content_hash, file_id, line_no, usage_type, service_number, subscription_id, billing_account_id, org_unit_id, period, started_at, duration_sec, volume_bytes, messages, destination';
+
 /**
- * Loads one delivery's records inside the caller's transaction: stages them (COPY), then accepts,
- * refuses as duplicates and rejects them set-wise. `fileId` names the collected_files row.
+ * Loads one delivery's records inside the caller's transaction; `fileId` names its collected_files
+ * row and `lines` opens its lines (again, if need be). Nothing is lost: every line is accepted,
+ * refused as a duplicate or rejected with its reason.
+ *
+ * Most deliveries hold no duplicate, so the records are first copied straight into usage_records
+ * (one pass, the unique indexes as the duplicate check). If an index refuses one, that attempt is
+ * rolled back to a savepoint and the delivery is loaded through a staging table instead, where
+ * duplicates are set aside one by one. Either way the duplicate check is the insert itself.
  */
 export async function loadRecords(
   client: BulkClient,
   guiding: GuidingContext,
   fileId: number,
-  lines: AsyncIterable<[number, string | RawUsage]>,
+  lines: () => AsyncIterable<[number, string | RawUsage]>,
   options: Pick<CollectOptions, 'now' | 'run'>,
 ): Promise<DeliverySummary> {
-  await client.run(`CREATE TEMP TABLE usage_stage (
-      line_no integer NOT NULL, source text, record_id text, content_hash uuid, usage_type text, service_number text, subscription_id text,
-      billing_account_id text, org_unit_id text, period text, started_at timestamptz, duration_sec integer, volume_bytes bigint, messages integer,
-      destination text, reject_reason text, reject_message text, raw_record jsonb) ON COMMIT DROP`);
   const nowMs = options.now.getTime();
-  let recordsIn = 0;
-  async function* stageLines(): AsyncGenerator<string> {
-    for await (const [lineNo, line] of lines) {
-      recordsIn += 1;
-      let raw: RawUsage;
-      if (typeof line === 'string') {
-        const fields = splitCsvLine(line);
-        if (fields === null) throw new MalformedFileError('MALFORMED_CSV', `line ${lineNo} has an unterminated quote`);
-        raw = rawUsageOf(fields);
-        if (fields.length !== 9) {
-          yield rejectedLine(lineNo, raw, 'INVALID_FIELD', `expected 9 fields, got ${fields.length}`, null);
-          continue;
+  const counter = { recordsIn: 0 };
+  let accepted = 0;
+  let acceptedForRun = 0;
+  const rejected: Extract<Checked, { raw: RawUsage }>[] = [];
+  await client.run('SAVEPOINT direct_load');
+  let summary: DeliverySummary;
+  try {
+    await client.copyIn(
+      `COPY usage_records (${recordColumns}) FROM STDIN`,
+      (async function* () {
+        for await (const entry of checkedLines(lines(), guiding, nowMs, counter)) {
+          if ('raw' in entry) {
+            rejected.push(entry);
+            continue;
+          }
+          const record = entry.guided;
+          accepted += 1;
+          if (options.run && record.period === options.run.period && entry.cycleDay === options.run.cycleDay) acceptedForRun += 1;
+          yield copyLine([
+            record.source,
+            record.recordId,
+            contentHash(record, record.destination),
+            fileId,
+            entry.lineNo,
+            record.usageType,
+            record.serviceNumber,
+            record.subscriptionId,
+            record.billingAccountId,
+            record.orgUnitId,
+            record.period,
+            new Date(record.startMs).toISOString(),
+            record.durationSec,
+            record.volumeBytes,
+            record.messages,
+            record.destination,
+          ]);
         }
-      } else raw = line;
-      const checked = checkUsage(raw, nowMs);
-      if (isRejection(checked)) {
-        yield rejectedLine(lineNo, raw, checked.reason, checked.message, null);
-        continue;
-      }
-      const guided = guiding.guide(checked);
-      if (isRejection(guided)) {
-        yield rejectedLine(lineNo, raw, guided.reason, guided.message, guiding.orgUnitOf(checked.serviceNumber));
-        continue;
-      }
-      yield copyLine([
-        lineNo,
-        guided.source,
-        guided.recordId,
-        guided.contentHash,
-        guided.usageType,
-        guided.serviceNumber,
-        guided.subscriptionId,
-        guided.billingAccountId,
-        guided.orgUnitId,
-        guided.period,
-        new Date(guided.startMs).toISOString(),
-        guided.durationSec,
-        guided.volumeBytes,
-        guided.messages,
-        guided.destination,
-        null,
-        null,
-        null,
-      ]);
+      })(),
+    );
+    await client.run('RELEASE SAVEPOINT direct_load');
+    if (rejected.length > 0) {
+      await client.copyIn(
+        'COPY usage_rejections (source, record_id, file_id, line_no, bill_run_id, raw, reason_code, reason, billing_account_id, org_unit_id) FROM STDIN',
+        rejected.map((entry) =>
+          copyLine([
+            entry.raw.source.trim().slice(0, 100) || null,
+            entry.raw.recordId.trim().slice(0, 200) || null,
+            fileId,
+            entry.lineNo,
+            options.run?.id ?? null,
+            JSON.stringify(entry.raw),
+            entry.reason,
+            entry.message,
+            entry.owner?.billingAccountId ?? null,
+            entry.owner?.orgUnitId ?? null,
+          ]),
+        ),
+      );
     }
+    summary = { fileId, status: 'loaded', recordsIn: counter.recordsIn, accepted, rejected: rejected.length, duplicates: 0, acceptedForRun };
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await client.run('ROLLBACK TO SAVEPOINT direct_load');
+    summary = await loadStaged(client, guiding, fileId, lines(), options);
   }
-  await client.copyIn(`COPY usage_stage (${stageColumns}) FROM STDIN`, stageLines());
-
-  const [result] = await client.query(
-    counts,
-    `WITH inserted AS (
-       INSERT INTO usage_records (source, record_id, content_hash, file_id, line_no, usage_type, service_number, subscription_id, billing_account_id,
-                                  org_unit_id, period, started_at, duration_sec, volume_bytes, messages, destination)
-       SELECT source, record_id, content_hash, $1, line_no, usage_type, service_number, subscription_id, billing_account_id,
-              org_unit_id, period, started_at, duration_sec, volume_bytes, messages, destination
-         FROM usage_stage WHERE reject_reason IS NULL ORDER BY line_no
-       ON CONFLICT DO NOTHING
-       RETURNING line_no, period, billing_account_id
-     ), duplicates AS (
-       INSERT INTO usage_duplicates (source, record_id, content_hash, file_id, line_no)
-       SELECT s.source, s.record_id, s.content_hash, $1, s.line_no FROM usage_stage s
-        WHERE s.reject_reason IS NULL AND NOT EXISTS (SELECT 1 FROM inserted i WHERE i.line_no = s.line_no)
-       RETURNING 1
-     ), rejected AS (
-       INSERT INTO usage_rejections (source, record_id, file_id, line_no, bill_run_id, raw, reason_code, reason, billing_account_id, org_unit_id)
-       SELECT nullif(s.source, ''), nullif(s.record_id, ''), $1, s.line_no, $2, s.raw_record, s.reject_reason, s.reject_message, s.billing_account_id, s.org_unit_id
-         FROM usage_stage s WHERE s.reject_reason IS NOT NULL
-       RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM inserted) AS accepted,
-            (SELECT count(*) FROM duplicates) AS duplicates,
-            (SELECT count(*) FROM rejected) AS rejected,
-            (SELECT count(*) FROM inserted i JOIN billing_accounts b ON b.id = i.billing_account_id
-              WHERE i.period = $3 AND b.bill_cycle_day = $4) AS for_run`,
-    [fileId, options.run?.id ?? null, options.run?.period ?? null, options.run?.cycleDay ?? null],
-  );
-  const summary: DeliverySummary = {
-    fileId,
-    status: 'loaded',
-    recordsIn,
-    accepted: result!.accepted,
-    rejected: result!.rejected,
-    duplicates: result!.duplicates,
-    acceptedForRun: result!.for_run,
-  };
   // The table's CHECK holds the books: in = accepted + rejected + duplicate, or the load fails.
   await client.run('UPDATE collected_files SET records_in = $2, records_accepted = $3, records_rejected = $4, records_duplicate = $5 WHERE id = $1', [
     fileId,
@@ -282,6 +319,92 @@ export async function loadRecords(
     );
   }
   return summary;
+}
+
+/** The path for a delivery with duplicates: stage everything, then accept, refuse and reject set-wise. */
+async function loadStaged(
+  client: BulkClient,
+  guiding: GuidingContext,
+  fileId: number,
+  lines: AsyncIterable<[number, string | RawUsage]>,
+  options: Pick<CollectOptions, 'now' | 'run'>,
+): Promise<DeliverySummary> {
+  await client.run(`CREATE TEMP TABLE usage_stage (
+      line_no integer NOT NULL, source text, record_id text, content_hash uuid, usage_type text, service_number text, subscription_id text,
+      billing_account_id text, org_unit_id text, period text, started_at timestamptz, duration_sec integer, volume_bytes bigint, messages integer,
+      destination text, reject_reason text, reject_message text, raw_record jsonb) ON COMMIT DROP`);
+  const counter = { recordsIn: 0 };
+  await client.copyIn(
+    `COPY usage_stage (${stageColumns}) FROM STDIN`,
+    (async function* () {
+      for await (const entry of checkedLines(lines, guiding, options.now.getTime(), counter)) {
+        if ('raw' in entry) {
+          yield rejectedLine(entry.lineNo, entry.raw, entry.reason, entry.message, entry.owner);
+          continue;
+        }
+        const record = entry.guided;
+        yield copyLine([
+          entry.lineNo,
+          record.source,
+          record.recordId,
+          null,
+          record.usageType,
+          record.serviceNumber,
+          record.subscriptionId,
+          record.billingAccountId,
+          record.orgUnitId,
+          record.period,
+          new Date(record.startMs).toISOString(),
+          record.durationSec,
+          record.volumeBytes,
+          record.messages,
+          record.destination,
+          null,
+          null,
+          null,
+        ]);
+      }
+    })(),
+  );
+  const [result] = await client.query(
+    counts,
+    `WITH staged AS (
+       SELECT s.*, ${contentHashSql} AS hash FROM usage_stage s WHERE s.reject_reason IS NULL
+     ), inserted AS (
+       INSERT INTO usage_records (source, record_id, content_hash, file_id, line_no, usage_type, service_number, subscription_id, billing_account_id,
+                                  org_unit_id, period, started_at, duration_sec, volume_bytes, messages, destination)
+       SELECT source, record_id, hash, $1, line_no, usage_type, service_number, subscription_id, billing_account_id,
+              org_unit_id, period, started_at, duration_sec, volume_bytes, messages, destination
+         FROM staged ORDER BY line_no
+       ON CONFLICT DO NOTHING
+       RETURNING line_no, period, billing_account_id
+     ), duplicates AS (
+       INSERT INTO usage_duplicates (source, record_id, content_hash, file_id, line_no)
+       SELECT s.source, s.record_id, s.hash, $1, s.line_no FROM staged s
+        WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i.line_no = s.line_no)
+       RETURNING 1
+     ), rejected AS (
+       INSERT INTO usage_rejections (source, record_id, file_id, line_no, bill_run_id, raw, reason_code, reason, billing_account_id, org_unit_id)
+       SELECT nullif(s.source, ''), nullif(s.record_id, ''), $1, s.line_no, $2, s.raw_record, s.reject_reason, s.reject_message, s.billing_account_id, s.org_unit_id
+         FROM usage_stage s WHERE s.reject_reason IS NOT NULL
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM inserted) AS accepted,
+            (SELECT count(*) FROM duplicates) AS duplicates,
+            (SELECT count(*) FROM rejected) AS rejected,
+            (SELECT count(*) FROM inserted i JOIN billing_accounts b ON b.id = i.billing_account_id
+              WHERE i.period = $3 AND b.bill_cycle_day = $4) AS for_run`,
+    [fileId, options.run?.id ?? null, options.run?.period ?? null, options.run?.cycleDay ?? null],
+  );
+  return {
+    fileId,
+    status: 'loaded',
+    recordsIn: counter.recordsIn,
+    accepted: result!.accepted,
+    rejected: result!.rejected,
+    duplicates: result!.duplicates,
+    acceptedForRun: result!.for_run,
+  };
 }
 
 function rejectedLine(lineNo: number, raw: RawUsage, reason: string, message: string, owner: { billingAccountId: string; orgUnitId: string } | null): string {

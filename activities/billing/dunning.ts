@@ -98,8 +98,11 @@ export interface StepOutcome {
 const contactRow = z.object({ name: z.string(), phone: z.string().nullable(), credit_list: z.string() });
 const subscriptionRow = z.object({ id: z.string(), service_number: z.string(), status: z.string() });
 
-/** Performs one dunning step for a bill (see the module comment). */
-export async function dunningStep(db: BulkDatabase, clients: DunningClients, billNo: string, step: DunningStep): Promise<StepOutcome> {
+/**
+ * Performs one dunning step for a bill (see the module comment). `keyPrefix` (the calling task's
+ * idempotency key) starts the keys of the partner calls it makes.
+ */
+export async function dunningStep(db: BulkDatabase, clients: DunningClients, billNo: string, step: DunningStep, keyPrefix: string): Promise<StepOutcome> {
   const key = `bill:${billNo}:${step}`;
   const bill = await db.transaction((client) => billBalance(client, billNo));
   if (!bill) throw new DunningError('BILL_NOT_FOUND', `no bill ${billNo}`);
@@ -117,17 +120,17 @@ export async function dunningStep(db: BulkDatabase, clients: DunningClients, bil
   switch (step) {
     case 'reminder_1':
     case 'reminder_2':
-      return outcome(true, await remind(db, clients, bill, key, step));
+      return outcome(true, await remind(db, clients, bill, key, step, keyPrefix));
     case 'grey_list':
       return outcome(true, await setCreditList(db, bill, key, 'grey_list', 'grey'));
     case 'suspend':
-      return outcome(true, await suspend(db, clients, bill, key));
+      return outcome(true, await suspend(db, clients, bill, key, keyPrefix));
     case 'restore':
-      return outcome(true, await restore(db, clients, bill, key));
+      return outcome(true, await restore(db, clients, bill, key, keyPrefix));
   }
 }
 
-async function remind(db: BulkDatabase, clients: DunningClients, bill: BillBalance, key: string, step: DunningStep): Promise<Record<string, unknown>> {
+async function remind(db: BulkDatabase, clients: DunningClients, bill: BillBalance, key: string, step: DunningStep, keyPrefix: string): Promise<Record<string, unknown>> {
   const [contact] = await db.query(
     contactRow,
     `SELECT k.name, c.phone, k.credit_list FROM key_accounts k
@@ -139,7 +142,7 @@ async function remind(db: BulkDatabase, clients: DunningClients, bill: BillBalan
   let detail: Record<string, unknown> = { sent: false, reason: 'no mobile number on file' };
   if (phone) {
     const { text } = renderTemplate('payment.reminder', 'zh-CN', { customerName: contact!.name, billNumber: bill.bill_no, amountMinor: bill.outstandingMinor, dueDate: bill.due_date ?? '' });
-    const { body } = await clients.notify.sendSms({ to: phone, text }, { idempotencyKey: key });
+    const { body } = await clients.notify.sendSms({ to: phone, text }, { idempotencyKey: `${keyPrefix}/sms` });
     detail = { sent: true, messageId: body.messageId, outstandingMinor: bill.outstandingMinor };
   }
   await db.transaction((client) => recordStep(client, key, bill.id, step, detail));
@@ -165,7 +168,7 @@ async function setCreditList(db: BulkDatabase, bill: BillBalance, key: string, k
  * the account. A protected (red-list) account is not suspended. A service the provisioning system
  * does not know is noted, not retried forever.
  */
-async function suspend(db: BulkDatabase, clients: DunningClients, bill: BillBalance, key: string): Promise<Record<string, unknown>> {
+async function suspend(db: BulkDatabase, clients: DunningClients, bill: BillBalance, key: string, keyPrefix: string): Promise<Record<string, unknown>> {
   const [account] = await db.query(z.object({ credit_list: z.string() }), 'SELECT credit_list FROM key_accounts WHERE id = $1', [bill.account_id]);
   if (account?.credit_list === 'red') {
     const detail = { suspended: [], skipped: 'the account is on the red list (protected)' };
@@ -177,7 +180,7 @@ async function suspend(db: BulkDatabase, clients: DunningClients, bill: BillBala
   const refused: { id: string; message: string }[] = [];
   for (const subscription of subscriptions) {
     try {
-      await clients.provisioning.change('suspend', subscription.service_number, { reason: `unpaid bill ${bill.bill_no}` }, { idempotencyKey: `${key}:${subscription.id}` });
+      await clients.provisioning.change('suspend', subscription.service_number, { reason: `unpaid bill ${bill.bill_no}` }, { idempotencyKey: `${keyPrefix}/${subscription.id}` });
     } catch (error) {
       if (error instanceof ExternalCallError && !error.info.retryable) {
         refused.push({ id: subscription.id, message: error.message });
@@ -195,7 +198,7 @@ async function suspend(db: BulkDatabase, clients: DunningClients, bill: BillBala
 }
 
 /** Resumes what dunning suspended and lifts the grey or black listing it set. */
-async function restore(db: BulkDatabase, clients: DunningClients, bill: BillBalance, key: string): Promise<Record<string, unknown>> {
+async function restore(db: BulkDatabase, clients: DunningClients, bill: BillBalance, key: string, keyPrefix: string): Promise<Record<string, unknown>> {
   const events = await db.query(z.object({ kind: z.string(), detail: z.record(z.unknown()) }), `SELECT kind, detail FROM bill_events WHERE bill_id = $1 AND kind IN ('suspend', 'grey_list', 'black_list')`, [bill.id]);
   const suspended = (events.find((event) => event.kind === 'suspend')?.detail.suspended as string[] | undefined) ?? [];
   const resumed: string[] = [];
@@ -203,7 +206,7 @@ async function restore(db: BulkDatabase, clients: DunningClients, bill: BillBala
     const [subscription] = await db.query(subscriptionRow, 'SELECT id, service_number, status FROM subscriptions WHERE id = $1', [subscriptionId]);
     if (!subscription || subscription.status !== 'suspended') continue;
     try {
-      await clients.provisioning.change('resume', subscription.service_number, { reason: `bill ${bill.bill_no} paid` }, { idempotencyKey: `${key}:${subscription.id}` });
+      await clients.provisioning.change('resume', subscription.service_number, { reason: `bill ${bill.bill_no} paid` }, { idempotencyKey: `${keyPrefix}/${subscription.id}` });
     } catch (error) {
       if (!(error instanceof ExternalCallError) || error.info.retryable) throw error;
     }

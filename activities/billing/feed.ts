@@ -92,10 +92,10 @@ export async function collectFeed(
         tx,
         guiding,
         file.id,
-        (async function* () {
+        async function* () {
           let index = 0;
           for (const record of page.records) yield [(index += 1), rawUsageOfFeed(record)] as [number, RawUsage];
-        })(),
+        },
         options,
       );
     });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { nextPeriodId, PeriodLocator, previousPeriodId, RatingError, type TariffBook } from '../rating';
 import type { BulkClient } from './bulk';
 import { loadTariffBook } from './catalogue';
-import { contentHash, normaliseDestination, normaliseNumber, type CheckedUsage, type Rejection, type RejectionReason } from './preprocess';
+import { normaliseDestination, normaliseNumber, type CheckedUsage, type Rejection, type RejectionReason } from './preprocess';
 
 export interface Subscriber {
   subscriptionId: string;
@@ -29,7 +29,6 @@ export interface GuidedUsage extends CheckedUsage {
   billingAccountId: string;
   orgUnitId: string;
   period: string;
-  contentHash: string;
 }
 
 const subscriberRow = z.object({
@@ -54,6 +53,7 @@ export const countryCode = '86';
 /** Everything guiding needs, loaded once per collection (a few MB for 100 000 subscriptions). */
 export class GuidingContext {
   private readonly locators = new Map<string, PeriodLocator>();
+  private readonly cycleDays = new Map<string, number>();
 
   private constructor(
     readonly book: TariffBook,
@@ -62,7 +62,9 @@ export class GuidingContext {
     private readonly billed: Set<string>,
     private readonly firstPeriod: string,
     private readonly lastPeriod: string,
-  ) {}
+  ) {
+    for (const list of subscribers.values()) for (const subscriber of list) this.cycleDays.set(subscriber.billingAccountId, subscriber.cycleDay);
+  }
 
   /**
    * Loads subscriptions, tariffs and the periods already billed. Periods are located from 24
@@ -167,8 +169,12 @@ export class GuidingContext {
       billingAccountId: chosen.billingAccountId,
       orgUnitId: chosen.orgUnitId,
       period,
-      contentHash: contentHash(record, destination),
     };
+  }
+
+  /** The bill cycle day of a billing account (of a guided record's). */
+  cycleDayOf(billingAccountId: string): number {
+    return this.cycleDays.get(billingAccountId) ?? 1;
   }
 
   /** The org unit of the account a number belongs to, for rejections that got that far. */

@@ -170,8 +170,8 @@ export function createBillingActivities(deps: ActivityDependencies) {
       },
     ),
 
-    'billing.publishBatch': task('billing.publishBatch', batchInput, async (input) => {
-      const result = await publishBatch(db(), { accounting, notify }, input.billRunId, input.batch);
+    'billing.publishBatch': task('billing.publishBatch', batchInput, async (input, call) => {
+      const result = await publishBatch(db(), { accounting, notify }, input.billRunId, input.batch, call.idempotencyKey);
       heartbeatIfActive();
       return { published: result.published + result.alreadySent, publishFailures: result.failed };
     }),
@@ -233,8 +233,8 @@ export function createBillingActivities(deps: ActivityDependencies) {
       async (input) => ({ ...(await openDunning(db(), input.billNo, input.dunningSchedule, input.dunningAnchor, deps.now())) }),
     ),
 
-    'billing.dunningStep': task('billing.dunningStep', z.object({ billNo: z.string().min(1).max(64), step: z.enum(dunningSteps) }).passthrough(), async (input) => {
-      const outcome = await dunningStep(db(), { notify, provisioning }, input.billNo, input.step);
+    'billing.dunningStep': task('billing.dunningStep', z.object({ billNo: z.string().min(1).max(64), step: z.enum(dunningSteps) }).passthrough(), async (input, call) => {
+      const outcome = await dunningStep(db(), { notify, provisioning }, input.billNo, input.step, call.idempotencyKey);
       return { lastDunningStep: outcome.step, stepPerformed: outcome.performed, outstandingMinor: outcome.outstandingMinor, settled: outcome.settled };
     }),
 

@@ -47,8 +47,12 @@ export interface PublishResult {
   failed: { billNo: string; step: string; message: string }[];
 }
 
-/** Publishes the validated bills of one batch of a run, at most `parallel` at a time. */
-export async function publishBatch(db: BulkDatabase, clients: PublishClients, runId: number, batchNo: number, parallel = 8): Promise<PublishResult> {
+/**
+ * Publishes the validated bills of one batch of a run, at most `parallel` at a time. `keyPrefix`
+ * (the calling task's idempotency key) starts every partner call's key, so they are unique to
+ * this step of this process instance and the same on every retry of it.
+ */
+export async function publishBatch(db: BulkDatabase, clients: PublishClients, runId: number, batchNo: number, keyPrefix: string, parallel = 8): Promise<PublishResult> {
   const bills = await db.query(
     billToPublish,
     `SELECT b.id, b.bill_no, b.billing_account_id, k.name AS account_name, ba.name AS billing_name, b.account_id, b.currency, b.period,
@@ -76,7 +80,7 @@ export async function publishBatch(db: BulkDatabase, clients: PublishClients, ru
         result.alreadySent += 1;
         continue;
       }
-      const failure = await publishBill(db, clients, bill);
+      const failure = await publishBill(db, clients, bill, keyPrefix);
       if (failure) result.failed.push(failure);
       else result.published += 1;
     }
@@ -85,15 +89,17 @@ export async function publishBatch(db: BulkDatabase, clients: PublishClients, ru
   return result;
 }
 
-async function publishBill(db: BulkDatabase, clients: PublishClients, bill: BillToPublish): Promise<PublishResult['failed'][number] | null> {
+async function publishBill(db: BulkDatabase, clients: PublishClients, bill: BillToPublish, keyPrefix: string): Promise<PublishResult['failed'][number] | null> {
+  // bill_events dedupes by bill and step within this database; partners dedupe by the call's key.
   const key = (step: string) => `bill:${bill.bill_no}:${step}`;
+  const callKey = (step: string) => `${keyPrefix}/${bill.bill_no}/${step}`;
   let step = 'accounting_account';
   try {
     let accountingId = bill.accounting_account_id;
     if (!accountingId) {
       const { body } = await clients.accounting.openBillingAccount(
         { customerId: bill.account_id, name: bill.billing_name, currency: bill.currency, billingCycleDay: bill.bill_cycle_day, ...(bill.email ? { contactEmail: bill.email } : {}) },
-        { idempotencyKey: `billing-account:${bill.billing_account_id}:open` },
+        { idempotencyKey: callKey(`open-account-${bill.billing_account_id}`) },
       );
       accountingId = body.billingAccountId;
       await db.transaction(async (client) => {
@@ -110,7 +116,7 @@ async function publishBill(db: BulkDatabase, clients: PublishClients, bill: Bill
       const { body } = await clients.accounting.postInvoice(
         accountingId,
         { invoiceNumber: bill.bill_no, periodStart: bill.period_start, periodEnd: bill.period_end, amountMinor: Math.max(0, bill.net_minor), taxMinor: Math.max(0, bill.tax_minor), currency: bill.currency, dueDate: bill.due_date },
-        { idempotencyKey: key('accounting_sync') },
+        { idempotencyKey: callKey('accounting_sync') },
       );
       await db.transaction((client) => recordEvent(client, key('accounting_sync'), bill.id, 'accounting_sync', body.invoiceId));
     }
@@ -119,13 +125,13 @@ async function publishBill(db: BulkDatabase, clients: PublishClients, bill: Bill
     const phone = bill.phone ? smsNumber(bill.phone) : null;
     if (phone && !bill.done.includes('notice_sms')) {
       const { text } = renderTemplate('bill.issued', 'zh-CN', params);
-      const { body } = await clients.notify.sendSms({ to: phone, text }, { idempotencyKey: key('notice_sms') });
+      const { body } = await clients.notify.sendSms({ to: phone, text }, { idempotencyKey: callKey('notice_sms') });
       await db.transaction((client) => recordEvent(client, key('notice_sms'), bill.id, 'notice_sms', body.messageId));
     }
     step = 'notice_email';
     if (bill.email && !bill.done.includes('notice_email')) {
       const { subject, text } = renderTemplate('bill.issued', 'zh-CN', params);
-      const { body } = await clients.notify.sendEmail({ to: bill.email, subject, text }, { idempotencyKey: key('notice_email') });
+      const { body } = await clients.notify.sendEmail({ to: bill.email, subject, text }, { idempotencyKey: callKey('notice_email') });
       await db.transaction((client) => recordEvent(client, key('notice_email'), bill.id, 'notice_email', body.messageId));
     }
     await markSent(db, bill.id);

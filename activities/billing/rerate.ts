@@ -175,13 +175,9 @@ export async function rerate(db: BulkDatabase, input: RerateInput): Promise<Rera
       }
 
       // Reverse the current ratings and store the new ones (in event order, as rated).
-      await client.run(`UPDATE rated_usage SET state = 'reversed' WHERE billing_account_id = $1 AND period = $2 AND state <> 'reversed'`, [bill.billing_account_id, input.period]);
+      await client.run(`UPDATE rated_usage SET state = 'reversed' WHERE bill_id = $1 AND state <> 'reversed'`, [bill.id]);
       if (result.rated.length > 0) {
-        const [next] = await client.query(
-          z.object({ next: z.coerce.number() }),
-          'SELECT coalesce(max(rating_no), 0) + 1 AS next FROM rated_usage WHERE billing_account_id = $1 AND period = $2',
-          [bill.billing_account_id, input.period],
-        );
+        const [next] = await client.query(z.object({ next: z.coerce.number() }), 'SELECT coalesce(max(rating_no), 0) + 1 AS next FROM rated_usage WHERE bill_id = $1', [bill.id]);
         await client.copyIn(
           'COPY rated_usage (usage_record_id, rating_no, billing_account_id, period, bill_id, tariff_id, category, units, free_units, bundle_id, charge_sub, state) FROM STDIN',
           result.rated.map((event) =>

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BulkDatabase } from './bulk';
 import { GuidingContext } from './guiding';
-import { checkUsage, isRejection, type RawUsage, type RejectionReason } from './preprocess';
+import { checkUsage, contentHash, isRejection, type RawUsage, type RejectionReason } from './preprocess';
 
 /** Why a rejected record could not be resubmitted (the rejection stays open). */
 export class ResubmitError extends Error {
@@ -72,7 +72,7 @@ export async function resubmitRejection(db: BulkDatabase, id: number, correction
       [
         guided.source,
         guided.recordId,
-        guided.contentHash,
+        contentHash(guided, guided.destination),
         guided.usageType,
         guided.serviceNumber,
         guided.subscriptionId,

@@ -79,9 +79,17 @@ export function activeDays(period: BillingPeriod, activeFrom: string | null, act
   return to > from ? daysBetween(from, to) : 0;
 }
 
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The local date (`YYYY-MM-DD`) of an instant in a zone. */
 export function localDate(instantMs: number, timeZone: string): string {
-  return DateTime.fromMillis(instantMs, { zone: timeZone }).toISODate()!;
+  let format = dateFormats.get(timeZone);
+  if (!format) {
+    // en-CA writes dates as YYYY-MM-DD; one formatter per zone, reused (building one is the slow part).
+    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dateFormats.set(timeZone, format);
+  }
+  return format.format(instantMs);
 }
 
 /**

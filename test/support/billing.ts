@@ -120,10 +120,10 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
 }
 
 /** Completes a process's open user task as a billing clerk would, through the engine's update. */
-export async function completeOpenTask(client: Client, pool: DatabasePool, workflowId: string, variables: Variables, completedBy: string): Promise<string> {
+export async function completeOpenTask(client: Client, pool: DatabasePool, workflowId: string, variables: Variables, completedBy: string, timeoutMs = 60_000): Promise<string> {
   const taskId = await eventually(
     () => pool.maybeOneFirst(sql.type(z.object({ id: z.string() }))`SELECT id FROM human_tasks WHERE workflow_id = ${workflowId} AND status = 'open' LIMIT 1`),
-    60_000,
+    timeoutMs,
     `an open task of ${workflowId}`,
   );
   await client.workflow.getHandle(workflowId).executeUpdate(completeTaskUpdateName, { args: [{ taskId, variables, completedBy }] });

@@ -7,7 +7,7 @@ import { BulkDatabase } from '../../../activities/billing/bulk';
 import { collectInbox, inboxLayout, type CollectOptions } from '../../../activities/billing/collect';
 import { GuidingContext } from '../../../activities/billing/guiding';
 import { mediationFileText, mediationHeader } from '../../../activities/billing/mediation';
-import type { RawUsage } from '../../../activities/billing/preprocess';
+import { contentHash, type RawUsage } from '../../../activities/billing/preprocess';
 import { seedOrgTree } from '../../support/auth';
 import { seedOperator, type SeededOperator } from '../../support/billing';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
@@ -104,6 +104,11 @@ describe('usage collection from the mediation inbox', () => {
       { record_id: 'r3', service_number: `86${other.serviceNumber}`, destination: '', period: '2025-03', billing_account_id: operator.billingAccountIds[1] },
     ]);
     expect(await count('usage_duplicates')).toBe(2);
+    // PostgreSQL computed the content digest; resubmission computes it in JavaScript: the same
+    const stored = await database.pool.oneFirst(sql.type(z.object({ content_hash: z.string() }))`SELECT content_hash FROM usage_records WHERE record_id = 'r1'`);
+    expect(stored).toBe(
+      contentHash({ usageType: 'voice', serviceNumber: `86${first!.serviceNumber}`, startMs: Date.parse('2025-03-04T10:00:00+08:00'), durationSec: 125, volumeBytes: 0, messages: 0 }, '8675588001234'),
+    );
     // the file was moved out of the inbox
     await expect(fs.readdir(options.layout.processed)).resolves.toEqual(['MSC-SZ-01_0001.csv']);
   });

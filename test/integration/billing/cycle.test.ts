@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,7 +71,7 @@ describe('the monthly billing cycle', () => {
       FROM bill_runs WHERE period = '2025-03'`);
 
   it('collects, rates and drafts the bills, then waits for a billing clerk (nothing to compare with)', async () => {
-    cycle = await startBillingCycle(stack.api.temporal, database.pool, stack.config.KEYFLOW_TASK_QUEUE, '2025-03-c1-1', {
+    cycle = await startBillingCycle(stack.api.temporal, database.pool, stack.config.KEYFLOW_TASK_QUEUE, `2025-03-cycle-test-${randomUUID()}`, {
       period: '2025-03',
       cycleDay: 1,
       accountsPerBatch: 2,

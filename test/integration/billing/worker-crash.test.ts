@@ -31,6 +31,7 @@ describe('a bill run whose worker is killed mid-run', () => {
   let dir: string;
   const workers: ChildProcess[] = [];
   const taskQueue = `billing-crash-${process.pid}-${Date.now()}`;
+  let cycleId: string | undefined;
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'keyflow-crash-'));
@@ -46,6 +47,7 @@ describe('a bill run whose worker is killed mid-run', () => {
   });
 
   afterAll(async () => {
+    if (cycleId) await client?.workflow.getHandle(cycleId).terminate('test over').catch(() => undefined);
     for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL');
     await connection?.close();
     await Promise.all([crashed?.drop(), reference?.drop()]);
@@ -85,13 +87,14 @@ describe('a bill run whose worker is killed mid-run', () => {
 
     // The disturbed run: a worker process is killed while batches are being rated.
     const first = startWorker();
-    const cycle = await startBillingCycle(client, crashed.pool, taskQueue, '2025-03-c1-1', {
+    const cycle = await startBillingCycle(client, crashed.pool, taskQueue, `2025-03-crash-test-${process.pid}-${Date.now()}`, {
       period: '2025-03',
       cycleDay: 1,
       accountsPerBatch: 4,
       includeFeed: false,
       dunningAt: new Date(Date.now() + 3_600_000).toISOString(),
     });
+    cycleId = cycle.workflowId;
     const atKill = await eventually(async () => {
       const now = await progress(crashed);
       return now && now.batches_done >= 3 ? now : null;
