@@ -39,6 +39,8 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 export function createApp(deps: ApiDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every answer is computed per request: hashing each body for an ETag no client uses costs CPU.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(
     pinoHttp({

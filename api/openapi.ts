@@ -63,7 +63,7 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: spec.tags,
-      ...(spec.access === 'public' ? { security: [] } : {}),
+      ...(spec.access === 'public' ? { security: [] } : spec.access === 'signed' ? { security: [{ callbackSignature: [] }] } : {}),
       ...(Array.isArray(spec.access) ? { 'x-roles': spec.access } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body) } } } } : {}),
@@ -86,6 +86,12 @@ export function buildOpenApiDocument(specs: RouteSpec[], info: { version: string
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'the token POST /api/auth/login returned' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'kf_session' },
+        callbackSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Keyflow-Signature',
+          description: 'v1=<hex HMAC-SHA256 over "<Keyflow-Timestamp>.<Keyflow-Nonce>.<raw body>"> with the secret shared with that system (sim/README.md)',
+        },
       },
       schemas: { Error: jsonSchema(errorBody) },
     },

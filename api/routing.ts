@@ -6,8 +6,11 @@ import { parse } from './validate';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/** Who may call a route: anyone (login, health), any logged-in staff, or holders of these roles. */
-export type Access = 'public' | 'authenticated' | readonly Role[];
+/**
+ * Who may call a route: anyone (login, health), any logged-in staff, holders of these roles, or an
+ * outside system proving itself with an HMAC signature instead of a session (the callbacks).
+ */
+export type Access = 'public' | 'signed' | 'authenticated' | readonly Role[];
 
 /**
  * One route as the OpenAPI document describes it. `path` is express syntax (`/api/accounts/:id`).
@@ -38,7 +41,7 @@ export interface RouteContext<S extends RouteSpec> {
   query: Infer<S['query']>;
   body: Infer<S['body']>;
   /** The caller; on public routes a placeholder that must not be used. */
-  staff: S['access'] extends 'public' ? undefined : AuthenticatedStaff;
+  staff: S['access'] extends 'public' | 'signed' ? undefined : AuthenticatedStaff;
 }
 
 /**
@@ -58,7 +61,7 @@ export class ApiRoutes {
       const context = {
         req,
         res,
-        staff: spec.access === 'public' ? undefined : requireStaff(req),
+        staff: spec.access === 'public' || spec.access === 'signed' ? undefined : requireStaff(req),
         params: spec.params ? parse(spec.params, req, 'params') : undefined,
         query: spec.query ? parse(spec.query, req, 'query') : undefined,
         body: spec.body ? parse(spec.body, req, 'body') : undefined,

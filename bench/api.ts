@@ -6,6 +6,7 @@
  * autocannon. Last line: JSON with p50Ms, p99Ms, rps (target: p99 < 50 ms).
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -39,13 +40,15 @@ async function main(): Promise<void> {
   const logger = createLogger('warn', 'bench');
   const services = await startServices(config, 'test', logger);
   let api: ReturnType<typeof spawn> | undefined;
+  let figures: Record<string, unknown> = {};
   try {
     await recreateDatabase(services.postgres.databaseUrl);
     await migrate(services.postgres.databaseUrl);
     const seeded = await runSeed(services.postgres.databaseUrl, { accounts, seed: 42 });
     console.log(`seeded ${seeded.counts.accounts ?? 0} accounts in ${seeded.ms} ms`, seeded.counts);
 
-    api = spawn(process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), 'api'], { env: { ...env, ...services.env }, stdio: 'inherit' });
+    // The API's own logs stay out of the way: the figures must be the last line.
+    api = spawn(process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), 'api'], { env: { ...env, ...services.env }, stdio: ['ignore', 'ignore', 'inherit'] });
     const url = `http://127.0.0.1:${config.KEYFLOW_API_PORT}`;
     await waitFor(`${url}/health`);
     const supervisor = await login(url, 'supervisor');
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
     // Warm the pools and PostgreSQL's caches, then measure.
     await run({ url, connections, duration: 3, requests });
     const result = await run({ url, connections, duration, requests });
-    const figures = {
+    figures = {
       bench: 'api.accounts.list',
       accounts: seeded.counts.accounts ?? accounts,
       seedMs: seeded.ms,
@@ -80,14 +83,17 @@ async function main(): Promise<void> {
       p99Ms: result.latency.p99,
       maxMs: result.latency.max,
       rps: Math.round(result.requests.average),
+      // Other work on the machine skews every figure; the 1-minute load average says how much.
+      loadAvg1m: Number(os.loadavg()[0]!.toFixed(2)),
+      cpus: os.cpus().length,
     };
-    if (figures.non2xx > 0 || figures.errors > 0) console.error('bench:api: some requests failed; the figures are not meaningful');
-    console.log(JSON.stringify(figures));
+    if (result.non2xx > 0 || result.errors > 0) console.error('bench:api: some requests failed; the figures are not meaningful');
   } finally {
     api?.kill('SIGTERM');
     await new Promise((resolve) => (api && api.exitCode === null ? api.once('exit', resolve) : resolve(undefined)));
     await services.stop();
   }
+  console.log(JSON.stringify(figures));
 }
 
 /** Every run measures the same freshly seeded data, whatever a previous run left. */

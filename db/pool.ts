@@ -51,6 +51,13 @@ export async function createDatabasePool(databaseUrl: string, options: PoolOptio
     connectionTimeout: 10_000,
     statementTimeout: 60_000,
     idleTimeout: 30_000,
+    // slonik's default runs `DISCARD ALL` each time a connection goes back to the pool: a second
+    // round trip for every query, holding the connection meanwhile. Keyflow leaves no session
+    // state behind (settings are SET LOCAL, locks pg_advisory_xact_lock, temp tables ON COMMIT
+    // DROP — keep it that way), so there is nothing to discard. It must still be an async
+    // function: slonik's release only works when the reset yields once (with `undefined` a
+    // released connection stays "pending release" for good).
+    resetConnection: async () => undefined,
   });
   // slonik also emits every query error on the pool's emitter; with no listener, Node would throw
   // "Unhandled error" there instead of the typed error (UniqueIntegrityConstraintViolationError, …)

@@ -147,7 +147,8 @@ export async function instanceState(client: Client, workflowId: string): Promise
 }
 
 async function update<R>(client: Client, workflowId: string, name: string, input: unknown): Promise<R> {
-  await requireRunning(client, workflowId);
+  // No describe first: a closed instance refuses the update itself (mapped to CONFLICT below), and
+  // a batch over thousands of instances saves the round trip.
   try {
     return await client.workflow.getHandle(workflowId).executeUpdate<R, [unknown]>(name, { args: [input] });
   } catch (error) {
@@ -237,6 +238,7 @@ export function mapTemporalError(error: unknown, workflowId: string): Error {
   }
   const grpc = error as { code?: number; details?: string; message?: string };
   // gRPC NOT_FOUND (5), FAILED_PRECONDITION (9), INVALID_ARGUMENT (3)
+  if (grpc.code === 5 && /already completed/i.test(grpc.details ?? grpc.message ?? '')) return new OpsError('CONFLICT', `instance ${workflowId} is no longer running`);
   if (grpc.code === 5) return new OpsError('NOT_FOUND', `no instance ${workflowId}`);
   if (grpc.code === 9) return new OpsError('CONFLICT', grpc.details ?? grpc.message ?? 'not possible in the instance state');
   if (grpc.code === 3) return new OpsError('UNPROCESSABLE', grpc.details ?? grpc.message ?? 'refused by Temporal');

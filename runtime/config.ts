@@ -101,6 +101,8 @@ export const configSchema = z.object({
   KEYFLOW_SIM_HOST: z.string().default('127.0.0.1'),
   KEYFLOW_SIM_CALLBACK_URL: optionalHttpUrl,
   KEYFLOW_SIM_CALLBACK_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
+  KEYFLOW_SIM_DUPLICATE_CALLBACK_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  KEYFLOW_SIM_OUT_OF_ORDER_CALLBACK_RATE: z.coerce.number().min(0).max(1).default(0.05),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -16,7 +16,7 @@ import {
 import type { Logger } from '../runtime/logger';
 import { externalSystems, type CallbackSystem, type ExternalSystem } from '../workflows/external';
 import { CallbackSender } from './callbacks';
-import { FaultStore, faultUpdate } from './faults';
+import { FaultStore, faultUpdate, type FaultSettings } from './faults';
 import { SimulatorState, type Reply, type RequestLogEntry } from './state';
 import { partnerRoutes, refuse, type PartnerRoute } from './systems';
 
@@ -28,6 +28,8 @@ export interface SimulatorOptions {
   /** Keyflow's base URL, where callbacks go unless a request named its own callback URL. */
   callbackBaseUrl: string;
   callbackDelayMs: number;
+  /** Misbehaviour that applies until a fault setting overrides it (e.g. occasional duplicate callbacks). */
+  baselineFaults?: FaultSettings;
   seed?: number;
   logger?: Logger;
 }
@@ -43,7 +45,7 @@ export interface Simulator {
 /** The simulator of every external system plus its control API under `/sim` (sim/README.md). */
 export function createSimulator(options: SimulatorOptions): Simulator {
   const state = new SimulatorState(options.seed ?? 1);
-  const faults = new FaultStore();
+  const faults = new FaultStore(options.baselineFaults);
   const callbacks = new CallbackSender({ secrets: options.callbackSecrets, defaultBaseUrl: options.callbackBaseUrl, now: () => new Date(), logger: options.logger });
   const pendingHangs = new Set<() => void>();
   const app = express();
@@ -296,9 +298,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     });
     const generateOrder = z
       .object({
-        serviceId: z.string().min(1).max(100),
-        customerId: z.string().max(100).optional(),
-        msisdn: z.string().max(20).optional(),
+        serviceNumber: z.string().min(1).max(40),
         count: z.number().int().min(1).max(1_000_000),
         from: instant,
         to: instant,
@@ -314,12 +314,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       for (let i = 0; i < order.count; i += 1) {
         const usageType = order.usageTypes[Math.floor(state.random() * order.usageTypes.length)]!;
         const startedAt = new Date(Date.parse(order.from) + Math.floor((span * i) / order.count)).toISOString();
-        const base = { recordId: state.nextId('CDR'), source: 'sim-mediation', serviceId: order.serviceId, customerId: order.customerId, msisdn: order.msisdn, usageType, startedAt };
+        const base = { source: 'sim-mediation', recordId: state.nextId('CDR'), usageType, serviceNumber: order.serviceNumber, startedAt };
+        const destination = () => destinations[Math.floor(state.random() * destinations.length)]!;
         const record =
           usageType === 'voice'
-            ? { ...base, durationSeconds: 1 + Math.floor(state.random() * 1200), calledNumber: destinations[Math.floor(state.random() * destinations.length)] }
+            ? { ...base, durationSec: 1 + Math.floor(state.random() * 1200), destination: destination() }
             : usageType === 'sms'
-              ? { ...base, calledNumber: destinations[Math.floor(state.random() * destinations.length)] }
+              ? { ...base, messages: 1, destination: destination() }
               : { ...base, volumeBytes: 1024 * (1 + Math.floor(state.random() * 500_000)) };
         state.usage.push({ ...record, cursor: String(state.usage.length + 1) });
       }

@@ -75,6 +75,9 @@ export function createRandom(seed: number): () => number {
 export class FaultStore {
   private settings = new Map<string, FaultSettings>();
 
+  /** `baseline` applies under every key and survives `clear()`: the simulator's everyday manners. */
+  constructor(private readonly baseline: FaultSettings = {}) {}
+
   /** Replaces the settings of each key given; an empty object clears that key. */
   update(update: Record<string, FaultSettings>): void {
     for (const [key, settings] of Object.entries(update)) {
@@ -93,7 +96,7 @@ export class FaultStore {
 
   /** The settings that apply to `operation`: `*`, then `<system>.*`, then the operation itself. */
   resolve(operation: string): EffectiveFaults {
-    return Object.assign({}, defaults, ...this.keysFor(operation).map((key) => this.settings.get(key) ?? {}));
+    return Object.assign({}, defaults, this.baseline, ...this.keysFor(operation).map((key) => this.settings.get(key) ?? {}));
   }
 
   /**

@@ -53,6 +53,7 @@ export function simulatorOptions(config: Config, logger?: Logger): SimulatorOpti
     },
     callbackBaseUrl: config.KEYFLOW_SIM_CALLBACK_URL ?? `http://${apiHost}:${config.KEYFLOW_API_PORT}`,
     callbackDelayMs: config.KEYFLOW_SIM_CALLBACK_DELAY_MS,
+    baselineFaults: { duplicateCallbackRate: config.KEYFLOW_SIM_DUPLICATE_CALLBACK_RATE, outOfOrderCallbackRate: config.KEYFLOW_SIM_OUT_OF_ORDER_CALLBACK_RATE },
     logger,
   };
 }

@@ -338,8 +338,9 @@ class Interpreter {
           if (this.completedTaskIds.has(input.taskId) || entry?.completion) {
             throw ApplicationFailure.create({ type: updateRejections.taskAlreadyCompleted, message: `task ${input.taskId} is already completed`, nonRetryable: true });
           }
-          if (!entry) throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId} in this instance`, nonRetryable: true });
-          const problems = validateFormData(entry.node.form, input.variables ?? {});
+          const node = entry?.node ?? this.resumedTaskNode(input.taskId);
+          if (!node) throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId} in this instance`, nonRetryable: true });
+          const problems = validateFormData(node.form, input.variables ?? {});
           if (problems.length > 0) {
             throw ApplicationFailure.create({
               type: updateRejections.taskFormInvalid,
@@ -414,9 +415,12 @@ class Interpreter {
 
     setHandler(
       migrateInstanceUpdate,
-      (input) => {
+      async (input) => {
         // Recorded as a marker the first time an instance migrates; replays of older histories never reach here.
         patched(patches.migrateInstance);
+        // Validators are skipped on replay, where the update may arrive in the activation before its
+        // tokens settled into their steps: wait for them as the accepted update once found them.
+        await condition(() => [...this.liveTokens.values()].every((token) => token.stepScope && !token.compensating));
         const fromVersion = this.model.version;
         this.model = input.definition;
         this.input = { ...this.input, definition: input.definition };
@@ -425,8 +429,10 @@ class Interpreter {
         this.activityOptions.clear();
         const tokens = [...this.liveTokens.values()];
         for (const token of tokens) {
-          token.moveTo = input.nodeMapping[token.nodeId]!;
-          token.stepScope!.cancel();
+          const target = input.nodeMapping[token.nodeId];
+          if (target === undefined || !token.stepScope) continue;
+          token.moveTo = target;
+          token.stepScope.cancel();
         }
         this.indexStatic();
         return { fromVersion, toVersion: input.definition.version, movedTokens: tokens.length };
@@ -458,6 +464,16 @@ class Interpreter {
         },
       },
     );
+  }
+
+  /**
+   * A task carried over by continue-as-new whose token has not re-registered it yet: a completion
+   * arriving in the new run's first activation is valid (the handler waits for the token).
+   */
+  private resumedTaskNode(taskId: string): UserTask | undefined {
+    const carried = this.input.resume?.tokens.find((token) => token.kind === 'userTask' && token.task.taskId === taskId);
+    const node = carried ? this.model.nodes[carried.nodeId] : undefined;
+    return node?.type === 'userTask' ? node : undefined;
   }
 
   private state(): ProcessInstanceState {

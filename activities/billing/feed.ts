@@ -41,12 +41,12 @@ export function rawUsageOfFeed(record: UsageRecord): RawUsage {
     source: record.source,
     recordId: record.recordId,
     usageType: record.usageType,
-    serviceNumber: record.msisdn ?? record.serviceId,
+    serviceNumber: record.serviceNumber,
     startedAt: record.startedAt,
-    durationSec: record.durationSeconds === undefined ? '' : String(record.durationSeconds),
+    durationSec: record.durationSec === undefined ? '' : String(record.durationSec),
     volumeBytes: record.volumeBytes === undefined ? '' : String(record.volumeBytes),
-    messages: '',
-    destination: record.calledNumber ?? '',
+    messages: record.messages === undefined ? '' : String(record.messages),
+    destination: record.destination ?? '',
   };
 }
 

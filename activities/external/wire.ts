@@ -169,21 +169,23 @@ export const paymentReferenceResponse = z.object({
 
 export const usageTypes = ['voice', 'sms', 'data'] as const;
 /**
- * One usage record (CDR) as mediation delivers it. Voice has `durationSeconds` and
- * `calledNumber`, SMS has `calledNumber`, data has `volumeBytes`. The feed passes on what it got:
- * malformed records (negative duration, unknown service) are the reader's to reject.
+ * One usage record (CDR) as mediation delivers it — the same fields as billing's mediation files
+ * (`source,record_id,usage_type,service_number,started_at,duration_sec,volume_bytes,messages,destination`).
+ * Voice has `durationSec` and `destination`, SMS `messages` and `destination`, data `volumeBytes`.
+ * The feed passes on what it got: malformed records (negative duration, unknown subscriber, a
+ * local time without offset) are the reader's to reject.
  */
 export const usageRecord = z.object({
-  recordId: z.string().min(1).max(100),
   source: z.string().min(1).max(50),
-  serviceId: z.string().min(1).max(100),
-  customerId: z.string().max(100).optional(),
-  msisdn: z.string().max(20).optional(),
-  usageType: z.string().min(1).max(20),
-  startedAt: z.string().min(1).max(40),
-  durationSeconds: z.number().int().optional(),
-  calledNumber: z.string().max(40).optional(),
+  recordId: z.string().min(1).max(100),
+  usageType: z.string().max(20),
+  /** The subscriber: E.164 digits for mobile and voice lines, the circuit number for data lines. */
+  serviceNumber: z.string().max(40),
+  startedAt: z.string().max(40),
+  durationSec: z.number().int().optional(),
   volumeBytes: z.number().int().optional(),
+  messages: z.number().int().optional(),
+  destination: z.string().max(40).optional(),
 });
 export type UsageRecord = z.infer<typeof usageRecord>;
 export const usagePageQuery = z

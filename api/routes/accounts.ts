@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listAccountAudit } from '../../db/audit';
 import { listBillingAccounts, billingAccount } from '../../db/crm/billing-accounts';
+import { billSummary, listRecentBills } from '../../db/crm/bills';
 import { accountStatuses, accountTiers, creditLists, industries } from '../../db/crm/common';
 import { changeCreditList, createAccount, getAccount, keyAccount, listAccounts, updateAccount } from '../../db/crm/accounts';
 import { contact, contactRoles, createContact, deleteContact, listContacts, updateContact } from '../../db/crm/contacts';
@@ -109,6 +110,7 @@ const accountDetail = keyAccount.extend({
   subscriptions: z.array(subscription),
   openTickets: z.array(troubleTicket),
   recentOrders: z.array(order),
+  recentBills: z.array(billSummary),
 });
 
 const auditEntry = z.object({
@@ -164,7 +166,7 @@ export function createAccountRoutes({ pool }: ApiDependencies): ApiRoutes {
       {
         method: 'get',
         path: '/api/accounts/:id',
-        summary: 'A key account with its contacts, contracts, billing accounts, subscriptions, open tickets and recent orders',
+        summary: 'A key account with its contacts, contracts, billing accounts, subscriptions, open tickets, recent orders and recent bills',
         tags: ['accounts'],
         access: customerReaders,
         params: idParams,
@@ -174,15 +176,25 @@ export function createAccountRoutes({ pool }: ApiDependencies): ApiRoutes {
       async ({ staff, params }) => {
         const account = await getAccount(pool, staff, params.id);
         if (!account) throw notFoundError('key account', params.id);
-        const [contacts, contracts, billingAccounts, subscriptions, openTickets, recentOrders] = await Promise.all([
+        const [contacts, contracts, billingAccounts, subscriptions, openTickets, recentOrders, recentBills] = await Promise.all([
           listContacts(pool, staff, params.id),
           listContracts(pool, staff, params.id),
           listBillingAccounts(pool, staff, params.id),
           listSubscriptions(pool, staff, params.id),
           listTroubleTickets(pool, staff, { accountId: params.id, open: true, limit: 50 }),
           listOrders(pool, staff, { accountId: params.id, limit: 10 }),
+          listRecentBills(pool, staff, params.id),
         ]);
-        return { ...account, contacts, contracts, billingAccounts, subscriptions, openTickets: openTickets!.items, recentOrders: recentOrders!.items };
+        return {
+          ...account,
+          contacts,
+          contracts,
+          billingAccounts,
+          subscriptions,
+          openTickets: openTickets!.items,
+          recentOrders: recentOrders!.items,
+          recentBills,
+        };
       },
     )
     .add(

@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { callbackSecretFor } from '../../activities/external/endpoints';
@@ -119,7 +119,7 @@ export const callbackRouteSpecs: RouteSpec[] = (
     'Signed with HMAC-SHA256 over `<timestamp>.<nonce>.<raw body>` (headers Keyflow-Timestamp, Keyflow-Nonce, Keyflow-Signature: v1=<hex>; sim/README.md). ' +
     'A redelivered event answers 200 `duplicate`, an event older than one already taken 200 `stale`; nothing changes for either.',
   tags: ['callbacks'],
-  access: 'public',
+  access: 'signed',
   body,
   response: { status: 200, description: 'taken: delivered, recorded (informational), duplicate or stale', schema: callbackAnswer },
   errors: ['UNAUTHENTICATED', 'NOT_FOUND', 'UNPROCESSABLE', 'UNAVAILABLE'],
@@ -143,22 +143,24 @@ interface Handled {
  */
 export function createCallbackRouter({ config, pool, temporal, logger }: ApiDependencies): Router {
   const router = Router();
-  router.post('/:system', express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
-    const system = z.enum(callbackSystems).safeParse(req.params.system);
-    if (!system.success) throw new ApiError('NOT_FOUND', `no callbacks are taken from ${JSON.stringify(req.params.system)}`);
-    const actor = `system:${system.data}`;
+  // One route per system (not `/:system`), so each is mounted exactly as the OpenAPI document names
+  // it and any other path is an ordinary 404.
+  for (const system of callbackSystems) router.post(`/${system}`, express.raw({ type: () => true, limit: '64kb' }), (req, res) => take(system, req, res));
+
+  async function take(system: CallbackSystem, req: Request, res: Response): Promise<void> {
+    const actor = `system:${system}`;
     const audit = (action: string, entityId: string, details: Record<string, unknown>) =>
-      recordExternalAudit(pool, { actor, action, entityType: 'callback', entityId, requestId: String(req.id), details: { system: system.data, ...details } }).catch((error) =>
-        logger.error({ err: error, system: system.data }, 'could not write the audit row of a callback'),
+      recordExternalAudit(pool, { actor, action, entityType: 'callback', entityId, requestId: String(req.id), details: { system, ...details } }).catch((error) =>
+        logger.error({ err: error, system }, 'could not write the audit row of a callback'),
       );
 
     let eventId: string | undefined;
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      await authenticate(req, system.data, body);
-      const interpretation = interpret(system.data, body);
+      await authenticate(req, system, body);
+      const interpretation = interpret(system, body);
       eventId = interpretation.eventId;
-      const handled = await pool.transaction((tx) => handle(tx, temporal, system.data, interpretation, body, String(req.id)));
+      const handled = await pool.transaction((tx) => handle(tx, temporal, system, interpretation, body, String(req.id)));
       await audit(`callback.${handled.outcome}`, handled.eventId, { status: 200, workflowIds: handled.workflowIds, messageName: handled.messageName });
       res.status(200).json({ status: handled.outcome, eventId: handled.eventId, workflowIds: handled.workflowIds });
     } catch (error) {
@@ -170,7 +172,7 @@ export function createCallbackRouter({ config, pool, temporal, logger }: ApiDepe
       }
       throw error;
     }
-  });
+  }
 
   async function authenticate(req: Request, system: CallbackSystem, body: Buffer): Promise<void> {
     const secret = callbackSecretFor(config, system);

@@ -157,7 +157,13 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
       },
       async ({ params, query }) => {
         const events = await fetchEvents(temporal, params.workflowId, query.runId).catch((error) => Promise.reject(asApiError(error)));
-        return timelineFromHistory(params.workflowId, events);
+        const timeline = timelineFromHistory(params.workflowId, events);
+        // Nodes without commands (gateways, script tasks, events) leave no history event of their
+        // own; the interpreter's state lists every node entered and left, so it completes the picture.
+        const started = events[0]?.workflowExecutionStartedEventAttributes;
+        const state =
+          started?.workflowType?.name === 'bpmnProcess' && query.runId === undefined ? await instanceState(temporal, params.workflowId).catch(() => undefined) : undefined;
+        return { ...timeline, ...(state ? { nodes: { completed: state.completedNodes, active: state.activeNodes } } : {}) };
       },
     )
     .add(

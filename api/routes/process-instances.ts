@@ -1,10 +1,12 @@
 import type { Request } from 'express';
 import { z } from 'zod';
+import { getAccount } from '../../db/crm/accounts';
 import { findDefinition } from '../../db/definitions';
 import { getOrgUnit, listOrgUnits } from '../../db/org-units';
 import { processKeyPattern } from '../../workflows/bpmn';
 import { processInstanceId } from '../../workflows/contracts';
 import { validateFormData } from '../../workflows/forms';
+import type { ProcessModel } from '../../workflows/model';
 import type { ApiDependencies } from '../app';
 import { canSee, requireStaff, type AuthenticatedStaff, type Role } from '../auth';
 import { cancelInstance, deliverMessage, describe, getInstance, listInstances, startInstance, temporalStatuses, type InstanceView } from '../engine/instances';
@@ -46,7 +48,7 @@ const startBody = z
     businessKey,
     variables: variables.default({}),
     customerId: z.string().min(1).max(64).optional(),
-    orgUnitId: unitId.optional().describe("defaults to the caller's own unit"),
+    orgUnitId: unitId.optional().describe("defaults to the customer's unit, else the caller's own"),
   })
   .strict();
 
@@ -110,7 +112,12 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
       async ({ body, staff, res }) => {
         const definition = await findDefinition(pool, body.processKey, body.version);
         if (!definition) throw new ApiError('NOT_FOUND', `no process definition ${body.processKey}${body.version === undefined ? '' : ` version ${body.version}`}`);
-        const orgUnitId = body.orgUnitId ?? staff.orgUnitId;
+        // The customer must be a key account the caller may see; its unit is the instance's unless one is given.
+        const account = body.customerId ? await getAccount(pool, staff, body.customerId) : null;
+        if (body.customerId && !account) {
+          throw new ApiError('VALIDATION_FAILED', 'invalid request body', [{ field: 'body.customerId', message: `no key account ${body.customerId} in your org scope` }]);
+        }
+        const orgUnitId = body.orgUnitId ?? account?.orgUnitId ?? staff.orgUnitId;
         const unit = await getOrgUnit(pool, orgUnitId);
         if (!unit) throw new ApiError('VALIDATION_FAILED', 'invalid request body', [{ field: 'body.orgUnitId', message: `no org unit ${orgUnitId}` }]);
         if (!canSee(staff, unit.path)) throw new ApiError('FORBIDDEN', `org unit ${orgUnitId} is outside your org scope`);
@@ -196,17 +203,49 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
         path: '/api/messages',
         summary: 'Correlate a BPMN message',
         description:
-          'By processKey + businessKey (exactly that instance), or by correlationKey alone (optionally with processKey): the running instances whose business key equals the correlation key — the usual case, an order number. An instance waiting on another correlation key is reached by processKey + businessKey.',
+          'By processKey + businessKey (exactly that instance; when there is none and the process has a message start event for this name, a new instance starts with the message variables), or by correlationKey alone (optionally with processKey): the running instances whose business key equals the correlation key — the usual case, an order number. An instance waiting on another correlation key is reached by processKey + businessKey.',
         tags: ['process instances'],
         access: instanceRoles.message,
         body: messageBody,
-        response: { status: 202, description: 'delivered to these instances', schema: z.object({ processInstanceIds: z.array(z.string()) }) },
+        response: {
+          status: 202,
+          description: 'delivered to these instances (or, `started`, a message start event began a new one)',
+          schema: z.object({ processInstanceIds: z.array(z.string()), started: z.boolean().optional() }),
+        },
         errors: ['NOT_FOUND', 'CONFLICT'],
       },
       async ({ body, req, staff }) => {
         const message = { name: body.name, ...(body.correlationKey ? { correlationKey: body.correlationKey } : {}), ...(body.messageId ? { messageId: body.messageId } : {}), ...(body.variables ? { variables: body.variables } : {}) };
         if (body.processKey !== undefined && body.businessKey !== undefined) {
           const id = processInstanceId(body.processKey, body.businessKey);
+          const exists = await describe(temporal, id).then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof ApiError && error.code === 'NOT_FOUND') return false;
+              throw error;
+            },
+          );
+          if (!exists) {
+            // No instance yet: a message start event of the latest version starts one, as in Camunda.
+            const definition = await findDefinition(pool, body.processKey);
+            const model = definition ? { ...definition.model, version: definition.version } : undefined;
+            if (!model || !hasMessageStart(model, body.name)) {
+              throw new ApiError('NOT_FOUND', `no instance ${JSON.stringify(id)}, and ${body.processKey} has no message start event for ${JSON.stringify(body.name)}`);
+            }
+            try {
+              await startInstance(temporal, config.KEYFLOW_TASK_QUEUE, {
+                definition: model,
+                businessKey: body.businessKey,
+                variables: body.variables ?? {},
+                startedBy: staff.username,
+                orgUnitId: staff.orgUnitId,
+              });
+              return { processInstanceIds: [id], started: true };
+            } catch (error) {
+              // Another message started it a moment ago: this one is delivered to it instead.
+              if (!(error instanceof ApiError && error.code === 'CONFLICT')) throw error;
+            }
+          }
           await checkVisible(req, id);
           await deliverMessage(temporal, id, message);
           return { processInstanceIds: [id] };
@@ -241,6 +280,12 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
         return { processInstanceId: params.id };
       },
     );
+}
+
+function hasMessageStart(model: ProcessModel, name: string): boolean {
+  return Object.values(model.nodes).some(
+    (node) => node.type === 'startEvent' && !node.parentId && node.event.kind === 'message' && model.messages[node.event.messageRef]?.name === name,
+  );
 }
 
 function seesAll(staff: AuthenticatedStaff): boolean {

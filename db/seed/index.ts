@@ -45,6 +45,13 @@ const isoDate = (ms: number) => iso(ms).slice(0, 10);
 
 /** Inserts rows in chunks with one `unnest` each: a few statements for tens of thousands of rows. */
 async function insertRows(db: CommonQueryMethods, table: string, columns: string[], types: string[], rows: unknown[][]): Promise<void> {
+  // Seeded rows were last changed when they were made: updated_at repeats created_at.
+  const created = columns.indexOf('created_at');
+  if (created >= 0) {
+    columns = [...columns, 'updated_at'];
+    types = [...types, 'timestamptz'];
+    rows = rows.map((row) => [...row, row[created]]);
+  }
   for (let start = 0; start < rows.length; start += chunkSize) {
     const chunk = rows.slice(start, start + chunkSize);
     await db.query(sql.type(noRows)`
@@ -208,7 +215,7 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
       const live = status === 'active' || status === 'suspended';
       const subscriptionCount = status === 'prospect' ? 0 : random.int(1, 3);
       let monthly = 0;
-      const accountSubscriptions: { id: string; productId: string; tariffId: string; fee: number; serviceNumber: string }[] = [];
+      const accountSubscriptions: { id: string; productId: string; tariffId: string; fee: number; serviceNumber: string; row: unknown[] }[] = [];
       for (let s = 0; s < subscriptionCount; s += 1) {
         const product = random.pick(products);
         const tariffs = tariffIds.get(product.id)!;
@@ -219,7 +226,7 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
         serviceNumbers.set(product.id, sequence);
         const id = `SB${pad(subscriptions.length + 1)}`;
         const serviceNumber = `${product.id}-${pad(sequence, 6)}`;
-        subscriptions.push([
+        const row: unknown[] = [
           id,
           accountId,
           orgUnitId,
@@ -232,9 +239,11 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
           iso(soldAt),
           live ? null : iso(soldAt + random.int(180, 600) * day),
           iso(soldAt),
-        ]);
+          null,
+        ];
+        subscriptions.push(row);
         monthly += fee;
-        accountSubscriptions.push({ id, productId: product.id, tariffId: useNew ? tariffs.v2! : tariffs.v1, fee, serviceNumber });
+        accountSubscriptions.push({ id, productId: product.id, tariffId: useNew ? tariffs.v2! : tariffs.v1, fee, serviceNumber, row });
       }
 
       contracts.push([
@@ -271,6 +280,7 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
           iso(orderedAt),
         ]);
         accountSubscriptions.forEach((item, line) => {
+          item.row[item.row.length - 1] = orderId;
           orderItems.push([
             `OI${pad(orderItems.length + 1)}`,
             orderId,
@@ -364,12 +374,11 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
       ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'int8', 'int8', 'int8', 'timestamptz', 'timestamptz', 'timestamptz'],
       orders,
     );
-    // Subscriptions point at the order that created them only through the order items.
     await insertRows(
       tx,
       'subscriptions',
-      ['id', 'account_id', 'org_unit_id', 'product_id', 'tariff_id', 'billing_account_id', 'service_number', 'quantity', 'status', 'activated_at', 'terminated_at', 'created_at'],
-      ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'int4', 'text', 'timestamptz', 'timestamptz', 'timestamptz'],
+      ['id', 'account_id', 'org_unit_id', 'product_id', 'tariff_id', 'billing_account_id', 'service_number', 'quantity', 'status', 'activated_at', 'terminated_at', 'created_at', 'order_id'],
+      ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'int4', 'text', 'timestamptz', 'timestamptz', 'timestamptz', 'text'],
       subscriptions,
     );
     await insertRows(
@@ -393,12 +402,6 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
       ['text', 'text', 'text', 'int8', 'text', 'text', 'text', 'text', 'text', 'timestamptz', 'timestamptz'],
       supervision,
     );
-    await tx.query(sql.type(noRows)`UPDATE subscriptions s SET order_id = i.order_id FROM order_items i WHERE i.subscription_id = s.id`);
-    await tx.query(sql.type(noRows)`UPDATE key_accounts SET updated_at = created_at`);
-    for (const table of ['contacts', 'contracts', 'billing_accounts', 'subscriptions', 'orders', 'order_items', 'trouble_tickets', 'supervision_tickets']) {
-      await tx.query(sql.type(noRows)`UPDATE ${sql.identifier([table])} SET updated_at = created_at`);
-    }
-
     // Sequences continue after the seeded ids, so rows created later never collide with them.
     const sequences: [string, string][] = [
       ['key_accounts', 'key_accounts_seq'],

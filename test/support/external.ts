@@ -87,7 +87,8 @@ export interface ExternalStack {
  */
 export async function startExternalStack(database: TestDatabase, overrides: Partial<Record<string, string>> = {}): Promise<ExternalStack> {
   const base = testConfig(database, { LOG_LEVEL: logLevel, ...overrides });
-  const sim = await startSimulator({ ...simulatorOptions(base, quietLogger), callbackDelayMs: 200 });
+  // Deterministic: no everyday duplicates or reordering unless a test injects them.
+  const sim = await startSimulator({ ...simulatorOptions(base, quietLogger), callbackDelayMs: 200, baselineFaults: {} });
   const config: Config = { ...base, KEYFLOW_SIM_HOST: '127.0.0.1', KEYFLOW_SIM_PORT: (sim.server.address() as AddressInfo).port };
   const api = await startApi(config, quietLogger, 0);
   sim.callbacks.setDefaultBaseUrl(api.url);

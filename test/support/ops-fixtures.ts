@@ -28,8 +28,18 @@ export function bundleOpsFixtures(variant: 'original' | 'changed'): Promise<Work
   return bundleWorkflowCode({ workflowsPath, logger: quiet });
 }
 
-/** The service task of the ops BPMN fixtures: fails while a fault is injected for the business key. */
+/** Compensations the ops BPMN fixtures ran, by business key (the saga's undo steps). */
+export const compensated: string[] = [];
+
+/** Service tasks of the ops BPMN fixtures; `opsProvision` fails while a fault is injected for the business key. */
 export const bpmnFixtureActivities = {
+  async opsReserve(): Promise<Record<string, unknown>> {
+    return { reserved: true };
+  },
+  async opsRelease(request: { context: { businessKey: string } }): Promise<Record<string, unknown>> {
+    compensated.push(request.context.businessKey);
+    return {};
+  },
   async opsProvision(request: { input: Record<string, unknown>; context: { businessKey: string } }): Promise<Record<string, unknown>> {
     if (injectedFaults.has(request.context.businessKey)) {
       throw ApplicationFailure.retryable(`provisioning timeout for ${request.context.businessKey}`, 'ProvisioningTimeout');
@@ -37,3 +47,4 @@ export const bpmnFixtureActivities = {
     return { provisioned: true };
   },
 };
+

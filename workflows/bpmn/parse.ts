@@ -105,10 +105,15 @@ export async function parseBpmn(xml: string, options: ValidationOptions = {}): P
     }
   }
   const process = executable[0] ?? processes[0]!;
-  const builder = new ModelBuilder(definitions, process, problems);
-  const model = builder.build();
-  problems.push(...validateModel(model, { ...options, refusedNodeIds: builder.refusedNodeIds }));
-  return { model, problems: dedupe(problems) };
+  try {
+    const builder = new ModelBuilder(definitions, process, problems);
+    const model = builder.build();
+    problems.push(...validateModel(model, { ...options, refusedNodeIds: builder.refusedNodeIds }));
+    return { model, problems: dedupe(problems) };
+  } catch (error) {
+    // A shape the builder did not foresee must still come back as a problem, never as a crash.
+    return { problems: [...problems, problem(documentElementId, 'XML_MALFORMED', `the model could not be read: ${firstLine((error as Error).message)}`)] };
+  }
 }
 
 /** The checks that need no XML parser: size, DTDs, and that it looks like XML at all. */
@@ -123,7 +128,77 @@ function screenXml(xml: string): ModelProblem | null {
   if (!/^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*</.test(xml.slice(0, 4096))) {
     return problem(documentElementId, 'XML_MALFORMED', 'the document is not XML');
   }
+  return screenShape(xml);
+}
+
+/** Deepest element nesting accepted: the XML parser recurses, and real models nest a dozen levels. */
+export const maxBpmnDepth = 100;
+/** Most elements accepted: a large real model has a few thousand (diagram included). */
+export const maxBpmnElements = 50_000;
+
+/**
+ * Counts elements and nesting with one linear scan before the parser runs, so a 2 MB document of
+ * twenty thousand nested elements (a stack overflow) or of tiny ones (seconds of parsing on the
+ * API's event loop) is refused cheaply. Comments and CDATA are skipped: their `<` are text.
+ */
+function screenShape(xml: string): ModelProblem | null {
+  // A hand-written scan, each character visited once: a regular expression over unbalanced quotes
+  // would go quadratic on exactly the input this guards against.
+  let depth = 0;
+  let elements = 0;
+  let index = 0;
+  const length = xml.length;
+  while (index < length) {
+    const open = xml.indexOf('<', index);
+    if (open < 0) break;
+    if (xml.startsWith('<!--', open)) {
+      const close = xml.indexOf('-->', open + 4);
+      index = close < 0 ? length : close + 3;
+      continue;
+    }
+    if (xml.startsWith('<![CDATA[', open)) {
+      const close = xml.indexOf(']]>', open + 9);
+      index = close < 0 ? length : close + 3;
+      continue;
+    }
+    const next = xml.charCodeAt(open + 1);
+    const closing = next === 47; // '/'
+    const nameStart = closing ? xml.charCodeAt(open + 2) : next;
+    if (!isNameStart(nameStart)) {
+      index = open + 1;
+      continue;
+    }
+    // Find the tag's end outside quoted attribute values.
+    let cursor = open + 1;
+    let quote = 0;
+    while (cursor < length) {
+      const code = xml.charCodeAt(cursor);
+      if (quote) {
+        if (code === quote) quote = 0;
+      } else if (code === 34 || code === 39) {
+        quote = code;
+      } else if (code === 62) {
+        break;
+      }
+      cursor++;
+    }
+    if (cursor >= length) break;
+    if (closing) depth--;
+    else {
+      elements++;
+      if (elements > maxBpmnElements) return problem(documentElementId, 'XML_TOO_LARGE', `the document has more than ${maxBpmnElements} elements`);
+      if (xml.charCodeAt(cursor - 1) !== 47) {
+        depth++;
+        if (depth > maxBpmnDepth) return problem(documentElementId, 'XML_TOO_LARGE', `the document nests elements deeper than ${maxBpmnDepth} levels`);
+      }
+    }
+    index = cursor + 1;
+  }
   return null;
+}
+
+function isNameStart(code: number): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
 }
 
 function utf8Length(text: string): number {

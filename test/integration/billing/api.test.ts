@@ -36,7 +36,7 @@ describe('the billing API', () => {
     const marker = await fetch(`${simulatorUrl(stack.config)}/sim/usage`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ records: [{ recordId: `marker-${Date.now()}`, source: 'test', serviceId: 'none', usageType: 'sms', startedAt: '2025-01-01T00:00:00Z' }] }),
+      body: JSON.stringify({ records: [{ recordId: `marker-${Date.now()}`, source: 'test', serviceNumber: 'none', usageType: 'sms', startedAt: '2025-01-01T00:00:00Z' }] }),
     });
     const { lastCursor } = (await marker.json()) as { lastCursor: string };
     await database.pool.query(sql.type(z.object({}))`INSERT INTO usage_feed_cursors (feed, cursor) VALUES ('usage', ${lastCursor})`);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { mediationFileText } from '../../../activities/billing/mediation';
 import type { RawUsage } from '../../../activities/billing/preprocess';
 import type { RatingPlanInput } from '../../../activities/rating';
+import type { UsageRecord } from '../../../activities/external/wire';
 import { seedOrgTree } from '../../support/auth';
 import { seedFinanceContacts, seedOperator, type SeededOperator } from '../../support/billing';
 
@@ -53,7 +54,8 @@ export interface CycleOperator extends SeededOperator {
   compensationId: number;
   /** Lines of the mediation file, and of the feed. */
   fileRecords: RawUsage[];
-  feedRecords: { recordId: string; source: string; serviceId: string; msisdn: string; usageType: string; startedAt: string; calledNumber: string }[];
+  /** In the usage feed's shape (activities/external/wire.ts `usageRecord`, sim/README.md). */
+  feedRecords: UsageRecord[];
 }
 
 export async function seedCycleOperator(pool: DatabasePool, filler = 0): Promise<CycleOperator> {
@@ -107,7 +109,7 @@ export async function seedCycleOperator(pool: DatabasePool, filler = 0): Promise
     call('r1', n(0, 0), '2025-03-04T10:00:00+08:00', '240', '075588001234'),
     { ...call('r13', `+86${n(0, 0)}`, '2025-03-05T01:00:00Z', '', '+8613900139000'), usageType: 'sms', messages: '1' },
   ];
-  const feedRecords = [{ recordId: 'f1', source: 'sim-mediation', serviceId: n(0, 1), msisdn: n(0, 1), usageType: 'sms', startedAt: '2025-03-10T10:00:00+08:00', calledNumber: '13900139000' }];
+  const feedRecords: UsageRecord[] = [{ recordId: 'f1', source: 'sim-mediation', serviceNumber: n(0, 1), usageType: 'sms', startedAt: '2025-03-10T10:00:00+08:00', messages: 1, destination: '13900139000' }];
 
   if (filler > 0) {
     // More accounts with generated usage: enough batches that a worker can be killed in the middle.

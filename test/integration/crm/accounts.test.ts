@@ -146,8 +146,15 @@ describe('key accounts through the API', () => {
       expect(actions).toEqual(['contact.delete', 'contact.update', 'contact.create', 'account.create']);
     });
 
-    it('shows an account with its contacts, contracts, billing accounts, subscriptions, open tickets and recent orders', async () => {
+    it('shows an account with its contacts, contracts, billing accounts, subscriptions, open tickets, recent orders and bills', async () => {
       const fixture = await createAccountFixture(database.pool, testOrg.tianhe);
+      for (const [period, start, end] of [['2025-01', '2025-01-01', '2025-02-01'], ['2025-02', '2025-02-01', '2025-03-01']] as const) {
+        await database.pool.query(sql.type(z.object({}))`
+          INSERT INTO bills (bill_no, billing_account_id, account_id, org_unit_id, period, period_start, period_end, time_zone, currency, minor_digits,
+                             status, charges_minor, discounts_minor, commitment_minor, credits_minor, net_minor, tax_minor, total_minor, due_date)
+          VALUES (${`B-${fixture.accountId}-${period}`}, ${fixture.billingAccountId}, ${fixture.accountId}, ${fixture.orgUnitId}, ${period}, ${start}, ${end},
+                  'Asia/Shanghai', 'CNY', 2, 'sent', 300000, 0, 0, 0, 300000, 18000, 318000, ${end})`);
+      }
 
       const detail = (await call(manager, 'GET', `/api/accounts/${fixture.accountId}`)).body;
 
@@ -157,6 +164,10 @@ describe('key accounts through the API', () => {
       expect(detail.subscriptions).toEqual([expect.objectContaining({ id: fixture.subscriptionId, productId: 'TEST-DIA-100M', monthlyFeeMinor: 300000, status: 'active' })]);
       expect(detail.openTickets.map((item: any) => item.id)).toEqual([fixture.troubleTicketId]);
       expect(detail.recentOrders.map((item: any) => item.id)).toEqual([fixture.orderId]);
+      expect(detail.recentBills.map((bill: any) => [bill.period, bill.totalMinor, bill.status])).toEqual([
+        ['2025-02', 318000, 'sent'],
+        ['2025-01', 318000, 'sent'],
+      ]);
       const order = (await call(manager, 'GET', `/api/orders/${fixture.orderId}`)).body;
       expect(order.items).toEqual([expect.objectContaining({ lineNo: 1, productId: 'TEST-DIA-100M', subscriptionId: fixture.subscriptionId })]);
     });

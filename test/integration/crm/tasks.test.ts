@@ -8,6 +8,7 @@ import type { Config } from '../../../runtime/config';
 import { loginAs, seedOrgTree, testOrg, type Session, type TestStaff } from '../../support/auth';
 import { insertTask } from '../../support/crm';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { updateRejections } from '../../../workflows/contracts';
 import { testConfig, testLogger } from '../../support/services';
 
 type Caller = Session & { staff: TestStaff };
@@ -170,7 +171,7 @@ describe('the task inbox', () => {
       const response = await call(tianheManager, 'POST', taskPath(taskId, '/complete'), { variables: { approved: 'maybe' } });
 
       expect(response.status).toBe(422);
-      expect(response.body.error).toMatchObject({ code: 'UNPROCESSABLE', details: { reason: 'InvalidTaskData', fields: [{ field: 'approved', message: 'choose yes or no' }] } });
+      expect(response.body.error).toMatchObject({ code: 'UNPROCESSABLE', details: { reason: updateRejections.taskFormInvalid, fields: [{ field: 'approved', message: 'choose yes or no' }] } });
       const audit = await database.pool.exists(sql.type(z.object({}))`SELECT FROM audit_log WHERE action = 'task.complete' AND entity_id = ${taskId}`);
       expect(audit).toBe(false);
     });

@@ -136,6 +136,26 @@ describe('process instances through the API', () => {
     expect(done.body.state.variables.doubled).toBe(10);
   });
 
+  it('starts an instance from a message start event when no instance has the business key yet', async () => {
+    await deploy(fs.readFileSync(path.join(__dirname, 'fixtures', 'complaint-received.bpmn'), 'utf8'));
+    const businessKey = `TT-${run}`;
+    const id = `complaint-intake:${businessKey}`;
+
+    const first = await post('/api/messages', manager, { name: 'complaint-received', processKey: 'complaint-intake', businessKey, variables: { severity: 'high' } });
+
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ processInstanceIds: [id], started: true });
+    await eventually(() => get(`/api/process-instances/${encodeURIComponent(id)}`, manager), (answer) => answer.body.state?.activeNodes?.some((node: any) => node.nodeId === 'await-follow-up'), 'the receive task');
+
+    // then the next message goes to that instance, and a message no start event takes finds nothing
+    const followUp = await post('/api/messages', manager, { name: 'customer-follow-up', processKey: 'complaint-intake', businessKey });
+    expect(await followUp.json()).toEqual({ processInstanceIds: [id] });
+    const done = await eventually(() => get(`/api/process-instances/${encodeURIComponent(id)}`, manager), (answer) => answer.body.status === 'completed', 'completion');
+    expect(done.body.state.variables).toEqual({ severity: 'high' });
+    const stray = await post('/api/messages', manager, { name: 'customer-follow-up', processKey: 'complaint-intake', businessKey: `TT-${run}-other` });
+    expect(stray.status).toBe(404);
+  });
+
   it('answers 404 for a message nobody waits for, and 409 for a message to a closed instance', async () => {
     const nobody = await post('/api/messages', ops, { name: 'payment-received', correlationKey: `nobody-${run}` });
     const closed = await post(`/api/process-instances/${encodeURIComponent(`wait-for-payment:ORD-${run}-1`)}/messages`, ops, { name: 'payment-received' });
@@ -219,8 +239,12 @@ describe('process instances through the API', () => {
     const unfit = await post('/api/process-instances', manager, { processKey: 'example-approval', businessKey: `f-${run}`, variables: { amount: 'lots', reason: 'x'.repeat(501) } });
     const unfitBody = (await unfit.json()) as any;
 
+    const strangerCustomer = await post('/api/process-instances', manager, { processKey: 'example-approval', businessKey: `c-${run}`, customerId: 'KA-NOPE', variables: { amount: 1 } });
+
     expect(unknown.status).toBe(404);
     expect(badKey.status).toBe(400);
+    expect(strangerCustomer.status).toBe(400);
+    expect(((await strangerCustomer.json()) as any).error.details).toEqual([{ field: 'body.customerId', message: expect.stringMatching(/no key account KA-NOPE/) }]);
     expect(unfit.status).toBe(400);
     expect(unfitBody.error.details).toEqual([
       { field: 'body.variables.amount', message: 'must be a number' },

@@ -67,14 +67,17 @@ afterEach(async () => {
 });
 
 describe('contract: every system', () => {
-  it.each([
-    ['provisioning', '/reservations'],
-    ['accounting', '/billing-accounts'],
-    ['notify', '/sms'],
-    ['bank', '/payment-references'],
-  ] as const)('%s refuses a request with a wrong token with 401 (ExternalUnauthorized, not retried)', async (system, path) => {
-    const target = endpoint(system);
-    if (!target.token) return; // an implementation without auth has nothing to refuse
+  const guarded = (
+    [
+      ['provisioning', '/reservations'],
+      ['accounting', '/billing-accounts'],
+      ['notify', '/sms'],
+      ['bank', '/payment-references'],
+    ] as const
+  ).filter(([system]) => endpoint(system).token);
+  // Only systems we hold a token for can show that another one is refused.
+  (guarded.length > 0 ? it.each(guarded) : it.skip.each([['(no token configured)', '']] as const))('%s refuses a request with a wrong token with 401 (ExternalUnauthorized, not retried)', async (system, path) => {
+    const target = endpoint(system as ExternalSystem);
     const error = await failure(
       callPartner({ ...target, token: 'not-the-token' }, { operation: `${system}.probe`, method: 'POST', path, body: {}, idempotencyKey: key('auth'), response: z.unknown() }),
     );
@@ -257,7 +260,7 @@ describe('contract: usage feed', () => {
       await fetch(`${simBase}/sim/usage/generate`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ serviceId: `SVC-USAGE-${run.slice(-8)}`, count: 25, from: '2025-01-01T00:00:00+08:00', to: '2025-02-01T00:00:00+08:00' }),
+        body: JSON.stringify({ serviceNumber: '8613800138000', count: 25, from: '2025-01-01T00:00:00+08:00', to: '2025-02-01T00:00:00+08:00' }),
       });
     }
     const page = (after?: string) => callPartner(target, { operation: 'usage.listRecords', method: 'GET', path: '/records', query: { after, limit: '10' }, response: usagePage });

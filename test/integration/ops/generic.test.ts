@@ -170,6 +170,42 @@ describe('ops on any workflow: timeline, terminate, reset, replay check, audit',
     for (const handle of handles) await handle.terminate('test cleanup');
   });
 
+  it('runs a terminate batch at its rate and stops when cancelled, keeping what it did', async () => {
+    const prefix = `batch-${Date.now()}`;
+    const handles = [];
+    for (let index = 0; index < 4; index++) handles.push(await startSteps(`${prefix}-${index}`));
+    const filter = { workflowType: 'opsStepsWorkflow', taskQueue: config.KEYFLOW_TASK_QUEUE, status: 'running' };
+    await waitForVisibility(`WorkflowType = 'opsStepsWorkflow' AND TaskQueue = '${config.KEYFLOW_TASK_QUEUE}' AND ExecutionStatus = 'Running'`, 4);
+
+    const started = await call(ops, 'POST', '/api/ops/batches', { action: 'terminate', filter, reason: 'clean-up', ratePerSecond: 1 });
+    expect(started.status).toBe(200);
+    expect(started.body.count).toBe(4);
+    const batchPath = `/api/ops/batches/${started.body.batchId}`;
+    for (let i = 0; i < 100; i++) {
+      if ((await call(ops, 'GET', batchPath)).body.counts.succeeded >= 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    // when
+    const cancelled = await call(ops, 'POST', `${batchPath}/cancel`, { reason: 'wrong filter' });
+
+    // then
+    expect(cancelled.status).toBe(200);
+    let batch: any;
+    for (let i = 0; i < 100; i++) {
+      batch = (await call(ops, 'GET', batchPath)).body;
+      if (batch.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(batch).toMatchObject({ status: 'cancelled', total: 4, progress: { status: 'cancelled' } });
+    expect(batch.counts.succeeded).toBeGreaterThanOrEqual(1);
+    expect(batch.counts.pending).toBeGreaterThanOrEqual(1);
+    const statuses = await Promise.all(handles.map(async (handle) => (await handle.describe()).status.name));
+    expect(statuses.filter((status) => status === 'TERMINATED')).toHaveLength(batch.counts.succeeded);
+    expect((await call(ops, 'POST', `${batchPath}/cancel`, { reason: 'again' })).status).toBe(409);
+    for (const handle of handles) await handle.terminate('test cleanup').catch(() => undefined);
+  });
+
   describe('the CLI `keyflow ops`', () => {
     const cliEnv = (session: OpsSession) => ({ KEYFLOW_URL: api.url, KEYFLOW_USER: session.staff.username, KEYFLOW_PASSWORD: session.staff.password });
 

@@ -18,8 +18,11 @@ export async function fakeUserTasks(taskIds: string[]): Promise<Record<string, C
     },
     {
       validator: (input) => {
-        if (!taskIds.includes(input.taskId) || completed[input.taskId]) {
-          throw ApplicationFailure.create({ type: updateRejections.taskAlreadyCompleted, message: `task ${input.taskId} is not open`, nonRetryable: true });
+        if (!taskIds.includes(input.taskId)) {
+          throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId}`, nonRetryable: true });
+        }
+        if (completed[input.taskId]) {
+          throw ApplicationFailure.create({ type: updateRejections.taskAlreadyCompleted, message: `task ${input.taskId} is already completed`, nonRetryable: true });
         }
         if (typeof input.variables.approved !== 'boolean') {
           throw ApplicationFailure.create({

@@ -188,6 +188,19 @@ describe('validating a model reports every problem at once, by element id', () =
     expect(codesById(problems)).toEqual(['definitions NO_PROCESS']);
   });
 
+  it('requires each embedded sub-process to have its own start and end, and a timer start to be a literal (it becomes a schedule)', async () => {
+    const xml = fixture('unreachable.bpmn')
+      .replace('<bpmn:startEvent id="start" />', '<bpmn:startEvent id="start"><bpmn:timerEventDefinition><bpmn:timeCycle>=cycle</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>')
+      .replace('<bpmn:userTask id="orphan" />', '<bpmn:subProcess id="orphan"><bpmn:task id="inner" /></bpmn:subProcess>')
+      .replace('targetRef="end" />', 'targetRef="orphan" />')
+      .replace('<bpmn:sequenceFlow id="f2" sourceRef="orphan" targetRef="orphan-end" />', '<bpmn:sequenceFlow id="f2" sourceRef="orphan" targetRef="end" />')
+      .replace('<bpmn:endEvent id="orphan-end" />', '');
+
+    const { problems } = await parseBpmn(xml);
+
+    expect(codesById(problems)).toEqual(['inner UNREACHABLE_NODE', 'orphan NO_END_EVENT', 'orphan NO_START_EVENT', 'start INVALID_TIMER']);
+  });
+
   it('refuses a process id that cannot be a definition key', async () => {
     const tooLong = `order-${'x'.repeat(130)}`;
     const xml = fixture('unreachable.bpmn').replace('id="p"', `id="${tooLong}"`);
@@ -236,12 +249,39 @@ describe('refusing hostile or broken XML before it costs anything', () => {
     expect(problems.map((problem) => problem.code)).toEqual(['XML_TOO_LARGE']);
   });
 
+  const head = '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="p">';
+
+  it('refuses nesting deep enough to overflow the parser, without parsing it', async () => {
+    const deep = `${head}${Array.from({ length: 20_000 }, (_, index) => `<bpmn:subProcess id="s${index}">`).join('')}${'</bpmn:subProcess>'.repeat(20_000)}</bpmn:process></bpmn:definitions>`;
+
+    const { problems } = await parseBpmn(deep);
+
+    expect(problems).toEqual([{ elementId: 'definitions', code: 'XML_TOO_LARGE', message: expect.stringMatching(/deeper than 100 levels/) }]);
+  });
+
+  it('refuses more elements than any real model has, without parsing them', async () => {
+    const many = `${head}${Array.from({ length: 60_000 }, (_, index) => `<bpmn:task id="t${index}"/>`).join('')}</bpmn:process></bpmn:definitions>`;
+
+    const { problems } = await parseBpmn(many);
+
+    expect(problems).toEqual([{ elementId: 'definitions', code: 'XML_TOO_LARGE', message: expect.stringMatching(/more than 50000 elements/) }]);
+  });
+
+  it('does not count a < inside CDATA or a comment as an element', async () => {
+    const xml = fixture('all-elements.bpmn').replace('=amount &gt; 10000', '<![CDATA[=amount > 10000 and <<not a tag>]]>').replace('<bpmn:textAnnotation', '<!-- <<<< --><bpmn:textAnnotation');
+
+    const { problems } = await parseBpmn(xml, { knownTaskTypes });
+
+    expect(problems.map((problem) => `${problem.elementId} ${problem.code}`)).toEqual(['f-big INVALID_EXPRESSION']);
+  });
+
   it.each([
     ['garbage', 'this is not xml at all', 'XML_MALFORMED'],
     ['an empty document', '', 'XML_MALFORMED'],
     ['JSON', '{"process": "order"}', 'XML_MALFORMED'],
     ['XML that is not BPMN', '<?xml version="1.0"?><order xmlns="urn:example"><id>1</id></order>', 'NOT_BPMN'],
     ['unclosed BPMN', '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="p">', 'XML_MALFORMED'],
+    ['unbalanced quotes everywhere', `<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">${'<a "'.repeat(100_000)}`, 'XML_MALFORMED'],
   ])('answers %s with one clear problem', async (_name, xml, code) => {
     const { model, problems } = await parseBpmn(xml);
 

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { createHmac } from 'node:crypto';
 import { computeSignature, signatureHeaders, signCallback, verifySignature } from '../../../activities/external/signature';
 
@@ -59,5 +61,17 @@ describe('callback signatures', () => {
     const old = computeSignature('the-old-secret-being-rotated-out', headers[signatureHeaders.timestamp]!, headers[signatureHeaders.nonce]!, body);
     expect(verify({ ...headers, [signatureHeaders.signature]: `v1=${old}, ${headers[signatureHeaders.signature]}` }).ok).toBe(true);
     expect(verify({ ...headers, [signatureHeaders.signature]: `v1=${old}` }).ok).toBe(false);
+  });
+});
+
+describe('the worked example in sim/README.md', () => {
+  it('signs to the value the README shows', () => {
+    const body =
+      '{"eventId":"evt-1","requestId":"ACT00000001","idempotencyKey":"order:ORD-1/activate/1","serviceId":"SVC00000001","status":"completed","sequence":2,"occurredAt":"2025-06-01T08:00:00.000Z"}';
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'sim', 'README.md'), 'utf8');
+    const signature = computeSignature('demo-secret-0123456789', '1748764800', '3f9a1c0e5b7d4e2a8c6f1b0d9e7a5c3b', body);
+
+    expect(readme).toContain(body);
+    expect(readme).toContain(`v1=${signature}`);
   });
 });

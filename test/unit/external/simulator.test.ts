@@ -62,3 +62,14 @@ describe('simulator helpers', () => {
     expect(smsSegments(text)).toBe(segments);
   });
 });
+
+describe('the simulator baseline', () => {
+  it('applies under every key, yields to fault settings and survives clearing them', () => {
+    const faults = new FaultStore({ duplicateCallbackRate: 0.05 });
+    expect(faults.resolve('provisioning.activate').duplicateCallbackRate).toBe(0.05);
+    faults.update({ 'provisioning.activate': { duplicateCallbackRate: 1 } });
+    expect(faults.resolve('provisioning.activate').duplicateCallbackRate).toBe(1);
+    faults.clear();
+    expect(faults.resolve('provisioning.activate').duplicateCallbackRate).toBe(0.05);
+  });
+});

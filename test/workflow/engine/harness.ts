@@ -122,12 +122,19 @@ export async function createEngineHarness(testActivities: TestActivities): Promi
     async waitFor(handle, predicate, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       let last: ProcessInstanceState | undefined;
+      let lastError: unknown;
       while (Date.now() < deadline) {
-        last = await harness.state(handle);
-        if (predicate(last)) return last;
+        try {
+          last = await harness.state(handle);
+          if (predicate(last)) return last;
+        } catch (error) {
+          // A query can time out while the worker is busy (a loaded machine, a continue-as-new in
+          // flight); the question stands until the deadline.
+          lastError = error;
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      throw new Error(`state never matched; last: ${JSON.stringify(last)}`);
+      throw new Error(`state never matched; last: ${JSON.stringify(last)}${lastError ? `; last query error: ${String(lastError)}` : ''}`);
     },
     tasks: (workflowId) =>
       database.pool.any(sql.type(taskRow)`

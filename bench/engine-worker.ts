@@ -1,0 +1,40 @@
+// The bench's worker, in a process of its own so its RSS is the worker's alone.
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { ServiceTaskRequest } from '../workflows/contracts';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const [address, namespace, taskQueue, bundlePath] = process.argv.slice(2) as [string, string, string, string];
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowBundle: { codePath: bundlePath },
+    activities: {
+      async 'bench.step'(request: ServiceTaskRequest) {
+        return { [`${request.context.nodeId}Done`]: true };
+      },
+    },
+  });
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 200);
+  process.on('message', (message: unknown) => {
+    if (message === 'rss') process.send!({ rss: process.memoryUsage().rss, peakRss });
+    if (message === 'stop') {
+      clearInterval(sampler);
+      worker.shutdown();
+    }
+  });
+  const running = worker.run();
+  process.send!('ready');
+  await running;
+  await connection.close();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

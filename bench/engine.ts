@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:engine [N]` (or BENCH_ENGINE_N): the same five-step process — 3 service tasks, an
+ * exclusive gateway, a parallel split/join — run N times as a bpmnProcess and as a hand-written
+ * workflow, against one Temporal dev server this bench starts on its own ports. Prints instances/s,
+ * their ratio, start-to-complete latencies and the worker's RSS; the last line is JSON.
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { loadConfig } from '../runtime/config';
+import { createLogger } from '../runtime/logger';
+import { Supervisor, temporalSettings } from '../runtime/services';
+import { ensureTemporal } from '../runtime/services/temporal';
+import type { BpmnProcessInput } from '../workflows/contracts';
+import type { FlowNode, ProcessModel } from '../workflows/model';
+
+const n = Number(process.argv[2] ?? process.env.BENCH_ENGINE_N ?? 2_000);
+const concurrency = Number(process.env.BENCH_ENGINE_CONCURRENCY ?? 100);
+const portBase = Number(process.env.KEYFLOW_BENCH_PORT_BASE ?? 56470);
+
+function service(id: string): FlowNode {
+  return { id, type: 'serviceTask', taskType: 'bench.step', retries: 3, timeout: 'PT10S', retryBackoff: 'PT1S', incoming: [], outgoing: [], boundaryEventIds: [] };
+}
+
+/** validate → amount > 100 ? → fork → provision ∥ notify → join → end (else → end). */
+export function benchModel(): ProcessModel {
+  const nodes: Record<string, FlowNode> = {
+    start: { id: 'start', type: 'startEvent', event: { kind: 'none' }, incoming: [], outgoing: [] },
+    validate: service('validate'),
+    route: { id: 'route', type: 'exclusiveGateway', defaultFlowId: 'small', incoming: [], outgoing: [] },
+    fork: { id: 'fork', type: 'parallelGateway', incoming: [], outgoing: [] },
+    provision: service('provision'),
+    notify: service('notify'),
+    join: { id: 'join', type: 'parallelGateway', incoming: [], outgoing: [] },
+    end: { id: 'end', type: 'endEvent', event: { kind: 'none' }, incoming: [], outgoing: [] },
+  };
+  const flows: [string, string, string, string?][] = [
+    ['f1', 'start', 'validate'],
+    ['f2', 'validate', 'route'],
+    ['big', 'route', 'fork', '=amount > 100'],
+    ['small', 'route', 'end'],
+    ['f3', 'fork', 'provision'],
+    ['f4', 'fork', 'notify'],
+    ['f5', 'provision', 'join'],
+    ['f6', 'notify', 'join'],
+    ['f7', 'join', 'end'],
+  ];
+  const model: ProcessModel = { key: 'bench', version: 1, nodes, flows: {}, messages: {}, errors: {} };
+  for (const [id, sourceId, targetId, condition] of flows) {
+    model.flows[id] = { id, sourceId, targetId, ...(condition ? { condition } : {}) };
+    nodes[sourceId]!.outgoing.push(id);
+    nodes[targetId]!.incoming.push(id);
+  }
+  return model;
+}
+
+interface RunFigures {
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+async function runMany(label: string, count: number, startOne: (index: number) => Promise<unknown>): Promise<RunFigures> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const index = next++;
+        const t0 = performance.now();
+        await startOne(index);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  const figures = { perSec: count / seconds, p50Ms: pick(0.5), p99Ms: pick(0.99) };
+  if (label) console.log(`${label.padEnd(12)} ${count} instances in ${seconds.toFixed(1)} s: ${figures.perSec.toFixed(1)}/s, p50 ${figures.p50Ms.toFixed(0)} ms, p99 ${figures.p99Ms.toFixed(0)} ms`);
+  return figures;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: '',
+    TEMPORAL_ADDRESS: '',
+    KEYFLOW_DATA_DIR: path.join(__dirname, '..', '.data', 'bench'),
+    KEYFLOW_TEMPORAL_PORT: String(portBase + 2),
+    KEYFLOW_TEMPORAL_UI_PORT: String(portBase + 3),
+    KEYFLOW_TEMPORAL_HEADLESS: 'true',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+  const logger = createLogger(config.LOG_LEVEL, 'bench');
+  const supervisor = new Supervisor(logger);
+  let worker: ReturnType<typeof fork> | undefined;
+  try {
+    const temporal = await ensureTemporal(temporalSettings(config, 'test'), supervisor, logger);
+    const taskQueue = `bench-engine-${process.pid}`;
+    // Bundled here, so the worker's RSS is that of running workflows, not of webpack.
+    const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'engine-workflows.ts'), logger: quietLogger });
+    const bundlePath = path.join(config.KEYFLOW_DATA_DIR, 'engine-workflows.bundle.js');
+    fs.mkdirSync(config.KEYFLOW_DATA_DIR, { recursive: true });
+    fs.writeFileSync(bundlePath, bundle.code);
+    worker = fork(path.join(__dirname, 'engine-worker.ts'), [temporal.address, temporal.namespace, taskQueue, bundlePath], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    await new Promise<void>((resolve, reject) => {
+      worker!.once('message', () => resolve());
+      worker!.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
+    });
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const model = benchModel();
+    const run = `${Date.now().toString(36)}`;
+    const keys = {
+      processKey: defineSearchAttributeKey('KfProcessKey', SearchAttributeType.KEYWORD),
+      businessKey: defineSearchAttributeKey('KfBusinessKey', SearchAttributeType.KEYWORD),
+      processVersion: defineSearchAttributeKey('KfProcessVersion', SearchAttributeType.INT),
+    };
+    const interpreter = (prefix: string) => (index: number) => {
+      const businessKey = `${prefix}-${run}-${index}`;
+      const input: BpmnProcessInput = { definition: model, businessKey, variables: { amount: 500, index } };
+      // Started as the API starts instances: with the static search attributes set, so the interpreter upserts none.
+      return client.workflow.execute('bpmnProcess', {
+        taskQueue,
+        workflowId: `bench:${businessKey}`,
+        args: [input],
+        typedSearchAttributes: [
+          { key: keys.processKey, value: 'bench' },
+          { key: keys.businessKey, value: businessKey },
+          { key: keys.processVersion, value: 1 },
+        ],
+      });
+    };
+    const handWritten = (prefix: string) => (index: number) => {
+      const businessKey = `${prefix}-${run}-${index}`;
+      return client.workflow.execute('handWrittenFiveStep', { taskQueue, workflowId: `hand:${businessKey}`, args: [{ businessKey, variables: { amount: 500, index } }] });
+    };
+
+    console.log(`bench:engine — ${n} instances each, ${concurrency} in flight, dev server ${temporal.address}`);
+    const warmup = Math.min(200, n);
+    await runMany('', warmup, handWritten('warm'));
+    await runMany('', warmup, interpreter('warm'));
+    const hand = await runMany('hand-written', n, handWritten('h'));
+    const bpmn = await runMany('bpmnProcess', n, interpreter('b'));
+    const rss = await new Promise<{ rss: number; peakRss: number }>((resolve) => {
+      worker!.once('message', (message) => resolve(message as { rss: number; peakRss: number }));
+      worker!.send('rss');
+    });
+    const events = async (workflowId: string) => (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+    const bpmnEvents = await events(`bench:b-${run}-0`);
+    const handEvents = await events(`hand:h-${run}-0`);
+    console.log(`history events per instance: bpmnProcess ${bpmnEvents}, hand-written ${handEvents}`);
+    await connection.close();
+    const ratio = bpmn.perSec / hand.perSec;
+    const workerRssMb = Math.round(rss.peakRss / 1024 / 1024);
+    console.log(`ratio ${ratio.toFixed(3)} (target ≥ 0.85); worker peak RSS ${workerRssMb} MB`);
+    console.log(
+      JSON.stringify({
+        n,
+        interpreterPerSec: round(bpmn.perSec),
+        handWrittenPerSec: round(hand.perSec),
+        ratio: Math.round(ratio * 1000) / 1000,
+        p50Ms: round(bpmn.p50Ms),
+        p99Ms: round(bpmn.p99Ms),
+        handWrittenP50Ms: round(hand.p50Ms),
+        handWrittenP99Ms: round(hand.p99Ms),
+        workerRssMb,
+        bpmnEvents,
+        handWrittenEvents: handEvents,
+      }),
+    );
+  } finally {
+    if (worker && worker.exitCode === null) {
+      worker.send('stop');
+      await new Promise((resolve) => worker!.once('exit', resolve));
+    }
+    await supervisor.stopAll();
+  }
+}
+
+const quietLogger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (message: string) => console.error(message) };
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
