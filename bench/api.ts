@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     DATABASE_URL: '',
     TEMPORAL_ADDRESS: '',
     LOG_LEVEL: 'warn',
-    KEYFLOW_PG_POOL_SIZE: '20',
+    KEYFLOW_PG_POOL_SIZE: process.env.KEYFLOW_PG_POOL_SIZE ?? '10',
+    // As production runs it on this machine: one API process per core.
+    KEYFLOW_API_PROCESSES: process.env.KEYFLOW_API_PROCESSES ?? String(os.cpus().length),
   };
   const config = loadConfig(env);
   const logger = createLogger('warn', 'bench');
@@ -48,7 +50,9 @@ async function main(): Promise<void> {
     console.log(`seeded ${seeded.counts.accounts ?? 0} accounts in ${seeded.ms} ms`, seeded.counts);
 
     // The API's own logs stay out of the way: the figures must be the last line.
-    api = spawn(process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), 'api'], { env: { ...env, ...services.env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    // BENCH_API_CPU_PROFILE=<dir> writes the API process's V8 CPU profile there, to see where the time goes.
+    const profile = process.env.BENCH_API_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_API_CPU_PROFILE}`] : [];
+    api = spawn(process.execPath, [...profile, path.join(projectRoot, 'bin', 'keyflow.js'), 'api'], { env: { ...env, ...services.env }, stdio: ['ignore', 'ignore', 'inherit'] });
     const url = `http://127.0.0.1:${config.KEYFLOW_API_PORT}`;
     await waitFor(`${url}/health`);
     const supervisor = await login(url, 'supervisor');

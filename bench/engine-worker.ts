@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   process.send!('ready');
   await running;
   await connection.close();
+  // The IPC channel to the bench would keep this process alive.
+  process.disconnect();
 }
 
 main().catch((error: unknown) => {

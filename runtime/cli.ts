@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -137,9 +138,42 @@ async function runApi(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'api');
   requireUrl(config);
+  // Node serves requests on one core; with KEYFLOW_API_PROCESSES > 1 that many processes share
+  // the port (node:cluster), and this one only hands out connections and watches them.
+  if (config.KEYFLOW_API_PROCESSES > 1 && cluster.isPrimary) {
+    await superviseApiProcesses(config.KEYFLOW_API_PROCESSES, logger);
+    return;
+  }
   const api = await startApi(config, logger);
   onStop(() => api.close());
-  logger.info({ url: api.url }, 'API listening');
+  logger.info({ url: api.url, pid: process.pid }, 'API listening');
+}
+
+async function superviseApiProcesses(count: number, logger: Logger): Promise<void> {
+  const workers = Array.from({ length: count }, () => cluster.fork());
+  onStop(async () => {
+    await Promise.all(
+      workers.map((worker) => (worker.isDead() ? undefined : new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.kill('SIGTERM');
+      }))),
+    );
+  });
+  for (const worker of workers) {
+    // One process gone means requests fail at random: stop all, so the supervisor sees it.
+    worker.once('exit', (code, signal) => {
+      if (stopRequested) return;
+      logger.error({ pid: worker.process.pid, code, signal }, 'an API process exited; stopping the API');
+      stopRequested = true;
+      for (const other of workers) if (!other.isDead()) other.kill('SIGTERM');
+      process.exitCode = 1;
+    });
+  }
+  await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
+    worker.once('listening', () => resolve());
+    worker.once('exit', (code) => reject(new Error(`an API process exited with ${code} before it listened`)));
+  })));
+  logger.info({ processes: count }, 'API processes listening');
 }
 
 async function runSim(): Promise<void> {

@@ -63,12 +63,26 @@ export interface AccountFilter {
 
 const accountCursor = z.tuple([z.string().max(200), z.string().max(64)]);
 
+/** Which generated column (migration 0101) holds the id of the unit at each depth below the province. */
+const unitAtDepth = { 2: 'city_unit_id', 3: 'county_unit_id', 4: 'area_unit_id' } as const;
+
+/**
+ * Accounts of the unit with this path and of every unit under it. A unit below the province is
+ * matched by its own column (unit ids are unique, so that is exact), and the list walks that
+ * unit's name index rather than the whole province's; the province by the path prefix.
+ */
+function accountsUnder(orgPath: string): ReturnType<typeof sql.fragment> {
+  const units = orgPath.split('/').filter(Boolean);
+  const column = unitAtDepth[units.length as keyof typeof unitAtDepth];
+  return column ? sql.fragment`${sql.identifier(['a', column])} = ${units[units.length - 1]!}` : sql.fragment`a.org_path LIKE ${`${orgPath}%`}`;
+}
+
 /**
  * Key accounts in the caller's subtree, by name, keyset-paginated on (name, id) so page 500 costs
  * what page 1 does. Returns null when the cursor is not one this function wrote.
  */
 export async function listAccounts(db: CommonQueryMethods, scope: OrgScoped, filter: AccountFilter): Promise<Page<KeyAccount> | null> {
-  const conditions = [orgPathScope(scope, sql.identifier(['o', 'path']))];
+  const conditions = [accountsUnder(scope.orgPath)];
   if (filter.q) {
     conditions.push(sql.fragment`(a.name ILIKE ${likePattern(filter.q)} OR a.id = ${filter.q.toUpperCase()} OR a.registration_no = ${filter.q.toUpperCase()})`);
   }
@@ -78,7 +92,8 @@ export async function listAccounts(db: CommonQueryMethods, scope: OrgScoped, fil
   if (filter.industry) conditions.push(sql.fragment`a.industry = ${filter.industry}`);
   if (filter.customerManagerId !== undefined) conditions.push(sql.fragment`a.customer_manager_id = ${filter.customerManagerId}`);
   if (filter.orgUnitId) {
-    conditions.push(sql.fragment`o.path LIKE (SELECT path || '%' FROM org_units WHERE id = ${filter.orgUnitId})`);
+    const unit = await db.maybeOneFirst(sql.type(z.object({ path: z.string() }))`SELECT path FROM org_units WHERE id = ${filter.orgUnitId}`);
+    conditions.push(unit === null ? sql.fragment`false` : accountsUnder(unit));
   }
   if (filter.cursor !== undefined) {
     const after = decodeCursor(filter.cursor, accountCursor);

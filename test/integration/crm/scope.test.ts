@@ -11,6 +11,7 @@ describe('org scope: staff see and change only what lies in their subtree', () =
   let api: RunningApi;
   /** A county (Tianhe) staff member with every customer-facing role. */
   let county: Session;
+  let area: Session;
   let city: Session;
   let province: Session;
   let inside: AccountFixture;
@@ -22,6 +23,7 @@ describe('org scope: staff see and change only what lies in their subtree', () =
     await seedOrgTree(database.pool);
     api = await startApi(testConfig(database), testLogger, 0);
     county = await loginAs(api.url, database.pool, ['customer_manager', 'dispatcher', 'supervisor'], testOrg.tianhe);
+    area = await loginAs(api.url, database.pool, ['supervisor'], testOrg.tianheArea);
     city = await loginAs(api.url, database.pool, ['supervisor'], testOrg.guangzhou);
     province = await loginAs(api.url, database.pool, ['supervisor'], testOrg.province);
     inside = await createAccountFixture(database.pool, testOrg.tianheArea);
@@ -52,10 +54,12 @@ describe('org scope: staff see and change only what lies in their subtree', () =
     ['trouble tickets', '/api/tickets', 'troubleTicketId'],
     ['supervision tickets', '/api/supervision-tickets', 'supervisionTicketId'],
   ] as const)('lists %s of the own subtree only', async (_name, path, key) => {
+    const areaList = ids((await get(area, path)).body);
     const countyList = ids((await get(county, path)).body);
     const cityList = ids((await get(city, path)).body);
     const provinceList = ids((await get(province, path)).body);
 
+    expect(areaList).toEqual([inside[key]]);
     expect(countyList).toEqual([inside[key]]);
     expect(cityList.sort()).toEqual([inside[key], sibling[key]].sort());
     expect(provinceList.sort()).toEqual([inside[key], sibling[key], elsewhere[key]].sort());
@@ -129,8 +133,10 @@ describe('org scope: staff see and change only what lies in their subtree', () =
         UNION ALL SELECT org_unit_id FROM billing_accounts WHERE account_id = ${sibling.accountId}
         UNION ALL SELECT org_unit_id FROM order_items WHERE order_id = ${sibling.orderId}) rows`);
     expect(units).toEqual([testOrg.tianhe]);
+    expect(ids((await get(county, '/api/accounts')).body).sort()).toEqual([inside.accountId, sibling.accountId].sort());
     // put it back for the other tests
     await send(city, 'PATCH', `/api/accounts/${sibling.accountId}`, { version: moved.body.version, orgUnitId: testOrg.yuexiu });
+    expect(ids((await get(county, '/api/accounts')).body)).toEqual([inside.accountId]);
   });
 
   it('limits the org tree and the staff list to the subtree', async () => {

@@ -140,6 +140,36 @@ describe('keyflow start', () => {
   }, 240_000);
 });
 
+describe('keyflow api', () => {
+  it('serves from as many processes as KEYFLOW_API_PROCESSES says, and stops them all on SIGTERM', async () => {
+    const marker = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-api-'));
+    const port = Number(process.env.KEYFLOW_TEST_PORT_BASE ?? 55400) + 26;
+    const api = startKeyflow(['api'], {
+      DATABASE_URL: process.env.DATABASE_URL,
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE,
+      KEYFLOW_DATA_DIR: marker,
+      KEYFLOW_API_PORT: String(port),
+      KEYFLOW_API_PROCESSES: '2',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+    });
+    try {
+      await api.waitFor('API processes listening', 60_000);
+      for (let request = 0; request < 4; request += 1) expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      expect(processesUsing(marker)).toHaveLength(3);
+
+      api.child.kill('SIGTERM');
+
+      expect(await api.exited).toBe(0);
+      expect(processesUsing(marker)).toEqual([]);
+    } finally {
+      if (api.child.exitCode === null) api.child.kill('SIGKILL');
+      fs.rmSync(marker, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
 async function sqlOnce(url: string, text: string): Promise<unknown[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
