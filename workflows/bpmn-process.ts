@@ -59,6 +59,7 @@ import {
   type RetryIncidentInput,
   type ServiceTaskRequest,
   type Variables,
+  unhandledErrorIncidentType,
 } from './contracts';
 import type { CompensationEntry, CompletedNode, ResumedToken, ResumeState } from './engine-state';
 import { evaluateCondition, evaluateExpression, evaluateValue, ExpressionError } from './expression';
@@ -647,18 +648,84 @@ class Interpreter {
     if (this.completedNodes.length > maxCompletedNodes) this.completedNodes.splice(0, this.completedNodes.length - maxCompletedNodes);
   }
 
-  /** A failing step parks its token as an incident; retry re-runs the step, resolve takes the outgoing flows. */
+  /**
+   * A failing step parks its token as an incident; retry re-runs the step, resolve takes the
+   * outgoing flows. An error end event whose error nothing catches parks too: retry throws it
+   * again, resolve ends the token there (its path completes).
+   */
   private async stepWithIncidents(token: Token, node: FlowNode): Promise<StepResult> {
     for (;;) {
       try {
         return await this.step(token, node);
       } catch (error) {
-        if (!isIncidentCause(error)) throw error;
-        const resolution = await this.parkIncident(token, node.id, error, 1);
+        let resolution: IncidentResolution;
+        if (isIncidentCause(error)) {
+          resolution = await this.parkIncident(token, node.id, error, 1);
+        } else if (node.type === 'endEvent' && this.unhandledError(node, error)) {
+          const parked = await this.parkMovable(token, () => this.parkIncident(token, node.id, error, 1));
+          if ('jump' in parked) return parked;
+          resolution = parked;
+        } else {
+          throw error;
+        }
         if (resolution.variables) this.mergeVariables(resolution.variables, token.scope.locals);
         if (resolution.kind === 'resolve') return node.outgoing;
       }
     }
+  }
+
+  /**
+   * Runs a wait of a node that has no step scope of its own (an end event) in one, so ops can move
+   * the token away (moveToken, migrateInstance) as from any other wait.
+   */
+  private async parkMovable<T>(token: Token, wait: () => Promise<T>): Promise<T | { jump: string }> {
+    const stepScope = new CancellationScope();
+    token.stepScope = stepScope;
+    try {
+      return await stepScope.run(wait);
+    } catch (error) {
+      if (token.moveTo !== undefined && isCancellation(error)) {
+        const target = token.moveTo;
+        token.moveTo = undefined;
+        return { jump: target };
+      }
+      throw error;
+    } finally {
+      token.stepScope = undefined;
+    }
+  }
+
+  /**
+   * A BPMN error thrown at `node` that nothing in this instance would catch, on an instance that
+   * raises incidents for them (Camunda 8) rather than failing as instances before the change did.
+   * The patch is consulted last, so only instances that meet such an error record its marker.
+   */
+  private unhandledError(node: FlowNode, error: unknown): error is BpmnErrorThrow {
+    if (!(error instanceof BpmnErrorThrow) || error.technical) return false;
+    if (node.type !== 'endEvent' && node.type !== 'serviceTask' && node.type !== 'callActivity') return false;
+    return !this.errorIsCaught(node, error) && patched(patches.unhandledErrorIncident);
+  }
+
+  /**
+   * Whether an error thrown at `node` finds a catcher, searched as the token would unwind: the
+   * node's own error boundary events, then for each enclosing scope its error event sub-processes
+   * and the error boundary events of the sub-process that opened it, up to the process. A called
+   * process hands every error it does not catch to its call activity in the parent.
+   */
+  private errorIsCaught(node: FlowNode, error: BpmnErrorThrow): boolean {
+    if (isActivityNode(node) && this.matchErrorBoundary(this.boundariesOf(node), error)) return true;
+    let containerId = node.parentId;
+    while (containerId !== undefined) {
+      const container = this.model.nodes[containerId];
+      if (!container || !isActivityNode(container)) break;
+      if (this.matchErrorBoundary(this.boundariesOf(container), error)) return true;
+      containerId = container.parentId;
+    }
+    return this.input.parent !== undefined;
+  }
+
+  private boundariesOf(node: Activity): BoundaryEvent[] {
+    return node.boundaryEventIds.map((id) => this.model.nodes[id]).filter((boundary): boundary is BoundaryEvent => boundary?.type === 'boundaryEvent');
   }
 
   // ---------------------------------------------------------------- elements
@@ -1021,7 +1088,7 @@ class Interpreter {
           await this.executeBody(token, node, execution);
           return;
         } catch (error) {
-          if (!isIncidentCause(error)) throw error;
+          if (!isIncidentCause(error) && !this.unhandledError(node, error)) throw error;
           const attempts = node.type === 'serviceTask' && error instanceof ActivityFailure ? node.retries : 1;
           const resolution = await this.parkIncident(token, node.id, error, attempts);
           if (resolution.variables) this.mergeVariables(resolution.variables, execution.locals);
@@ -1273,8 +1340,17 @@ class Interpreter {
   // ---------------------------------------------------------------- incidents
 
   private async parkIncident(token: Token, nodeId: string, error: unknown, attempts: number): Promise<IncidentResolution> {
-    const { errorType, message } = describeFailure(error);
-    const incident: Incident = { id: `${nodeId}:${++this.incidentSeq}`, nodeId, tokenId: token.id, errorType, message, attempts, createdAt: nowIso() };
+    const { errorType, message, errorCode } = describeFailure(error);
+    const incident: Incident = {
+      id: `${nodeId}:${++this.incidentSeq}`,
+      nodeId,
+      tokenId: token.id,
+      errorType,
+      message,
+      ...(errorCode !== undefined ? { errorCode } : {}),
+      attempts,
+      createdAt: nowIso(),
+    };
     const entry: IncidentEntry = { incident };
     this.incidents.set(incident.id, entry);
     log.info('incident', { ...incident });
@@ -1398,7 +1474,14 @@ function isIncidentCause(error: unknown): boolean {
   return !isCancellation(error) && !(error instanceof BpmnErrorThrow);
 }
 
-function describeFailure(error: unknown): { errorType: string; message: string } {
+function describeFailure(error: unknown): { errorType: string; message: string; errorCode?: string } {
+  if (error instanceof BpmnErrorThrow) {
+    return {
+      errorType: unhandledErrorIncidentType,
+      errorCode: error.errorCode,
+      message: `BPMN error ${error.errorCode} (${error.message}) was not caught: no error boundary event or error event sub-process matches it`,
+    };
+  }
   if (error instanceof ActivityFailure || error instanceof ChildWorkflowFailure) {
     const cause = error.cause;
     if (cause instanceof ApplicationFailure) return { errorType: cause.type ?? 'ApplicationFailure', message: cause.message };

@@ -101,16 +101,30 @@ export interface BpmnProcessInput {
 
 export type InstanceStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
-/** A token parked on a service task whose retries ran out and no error boundary caught it. */
+/**
+ * A token parked for ops: on a service task whose retries ran out with no error boundary to catch
+ * it, on a step that failed (an expression, a gateway without a path), or on the element that threw
+ * a BPMN error nothing catches (`errorType` = `UNHANDLED_ERROR_EVENT`, with `errorCode`).
+ */
 export interface Incident {
   id: string;
   nodeId: string;
   tokenId: string;
   errorType: string;
   message: string;
+  /** The BPMN error code, for an unhandled error event. */
+  errorCode?: string;
   attempts: number;
   createdAt: string;
 }
+
+/**
+ * Incident type of a BPMN error that no error boundary event or error event sub-process catches
+ * (thrown by an error end event, or by a service task or call activity as a `BpmnError`). As in
+ * Camunda 8, the instance keeps running: retry throws the error again (a service task or call
+ * activity runs again), resolve lets the token move on as if the element completed.
+ */
+export const unhandledErrorIncidentType = 'UNHANDLED_ERROR_EVENT';
 
 export interface OpenTask {
   taskId: string;

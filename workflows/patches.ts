@@ -15,4 +15,6 @@
 export const patches = {
   /** Ops can re-pin a running instance to another model version (the `migrateInstance` update). */
   migrateInstance: 'kf-2026-11-25-migrate-instance',
+  /** A BPMN error nothing catches parks its token as an incident instead of failing the instance (Camunda 8). */
+  unhandledErrorIncident: 'kf-2026-11-25-unhandled-error-incident',
 } as const satisfies Record<string, string>;

@@ -32,6 +32,7 @@ describe('the interpreter replays every recorded history', () => {
       'message-catch', 'message-buffered', 'timer-catch', 'timer-boundary-interrupting', 'timer-boundary-cycle', 'terminate-end',
       'error-boundary', 'error-end-subprocess', 'incident-retry', 'subprocess', 'message-boundary-subprocess', 'call-activity',
       'multi-instance-parallel', 'multi-instance-sequential', 'compensation-end', 'compensation-cancel', 'move-token',
+      'unhandled-error-end', 'unhandled-error-task', 'error-end-uncaught-before-incidents',
     ]) {
       expect(names).toContain(element);
     }

@@ -1,5 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { bpmnErrorType, resolveIncidentUpdateName, retryIncidentUpdateName, type ServiceTaskRequest } from '../../../workflows/contracts';
+import { deployDefinition } from '../../../db/definitions';
+import {
+  bpmnErrorType,
+  completeTaskUpdateName,
+  resolveIncidentUpdateName,
+  retryIncidentUpdateName,
+  unhandledErrorIncidentType,
+  type ServiceTaskRequest,
+} from '../../../workflows/contracts';
 import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
 
 let flakyCalls = 0;
@@ -83,19 +91,135 @@ describe('bpmnProcess: errors and incidents', () => {
     await engine.record('error-end-subprocess', handle);
   });
 
-  it('an uncaught BPMN error fails the instance with the error code', async () => {
-    const model = buildModel(
+  describe('a BPMN error nothing catches (Camunda 8: an incident, the instance keeps running)', () => {
+    const unhandledEnd = buildModel(
       'uncaught',
       [
         { id: 'start', type: 'startEvent' },
+        { id: 'split', type: 'parallelGateway' },
         { id: 'fail', type: 'endEvent', event: { kind: 'error', errorRef: 'refused' } },
+        { id: 'review', type: 'userTask', candidateGroups: 'supervisor' },
+        { id: 'reviewed', type: 'endEvent' },
       ],
-      [['f1', 'start', 'fail']],
+      [
+        ['f1', 'start', 'split'],
+        ['f2', 'split', 'fail'],
+        ['f3', 'split', 'review'],
+        ['f4', 'review', 'reviewed'],
+      ],
       { errors },
     );
-    const handle = await engine.start(model);
-    const failure = await handle.result().catch((error: { cause?: unknown }) => error.cause);
-    expect(failure).toMatchObject({ type: bpmnErrorType, details: [{ errorCode: 'CREDIT_REFUSED' }] });
+
+    it('an error end event raises an incident at the end event, while other tokens go on', async () => {
+      const handle = await engine.start(unhandledEnd);
+      const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1 && state.openTasks.length === 1);
+
+      // then
+      expect(parked.status).toBe('running');
+      expect(parked.incidents[0]).toMatchObject({ nodeId: 'fail', errorType: unhandledErrorIncidentType, errorCode: 'CREDIT_REFUSED', attempts: 1 });
+      expect(parked.incidents[0]!.message).toMatch(/CREDIT_REFUSED .*not caught/);
+      expect(Date.parse(parked.incidents[0]!.createdAt)).not.toBeNaN();
+      await waitForSearchAttribute(handle, 'KfIncident', [true]);
+      expect((await handle.describe()).searchAttributes.KfIncidentNode).toEqual(['fail']);
+
+      // the parallel branch is not held up by the incident
+      await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: parked.openTasks[0]!.taskId, variables: { reviewed: true }, completedBy: 'wang' }] });
+      await engine.waitFor(handle, (state) => state.completedNodes.some((node) => node.nodeId === 'reviewed'));
+
+      // retry throws the error again: still nothing catches it, so a new incident stands there
+      await handle.executeUpdate(retryIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id }] });
+      const again = await engine.waitFor(handle, (state) => state.incidents.length === 1 && state.incidents[0]!.id !== parked.incidents[0]!.id);
+      expect(again.incidents[0]).toMatchObject({ nodeId: 'fail', errorCode: 'CREDIT_REFUSED' });
+
+      // resolve completes the path at the end event, and with it the instance
+      await handle.executeUpdate(resolveIncidentUpdateName, { args: [{ incidentId: again.incidents[0]!.id, variables: { resolvedBy: 'ops' } }] });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables).toMatchObject({ reviewed: true, resolvedBy: 'ops' });
+      expect(path_(await engine.state(handle))).toEqual(expect.arrayContaining(['review', 'reviewed', 'fail']));
+      expect((await handle.describe()).searchAttributes.KfIncident).toEqual([false]);
+      await engine.record('unhandled-error-end', handle);
+    });
+
+    it('cancelling an instance with an unhandled error incident ends it as cancelled', async () => {
+      const handle = await engine.start(unhandledEnd);
+      await engine.waitFor(handle, (state) => state.incidents.length === 1 && state.openTasks.length === 1);
+
+      await handle.cancel();
+
+      await expect(handle.result()).rejects.toThrow();
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      expect((await engine.tasks(handle.workflowId)).map((row) => row.status)).toEqual(['cancelled']);
+    });
+
+    it('a BpmnError from a service task that only other codes would catch parks the task; resolve moves on with its outputs', async () => {
+      const model = buildModel(
+        'uncaught-task',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'sub', type: 'subProcess' },
+          { id: 'subStart', type: 'startEvent', parentId: 'sub' },
+          { id: 'check', type: 'serviceTask', parentId: 'sub', taskType: 'test.checkCredit' },
+          { id: 'subEnd', type: 'endEvent', parentId: 'sub' },
+          { id: 'otherError', type: 'boundaryEvent', attachedToRef: 'sub', cancelActivity: true, event: { kind: 'error', errorRef: 'other' } },
+          { id: 'end', type: 'endEvent' },
+          { id: 'wrong', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'sub'],
+          ['f2', 'subStart', 'check'],
+          ['f3', 'check', 'subEnd'],
+          ['f4', 'sub', 'end'],
+          ['f5', 'otherError', 'wrong'],
+        ],
+        { errors },
+      );
+      const handle = await engine.start(model, { credit: 'black' });
+      const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1);
+      expect(parked.incidents[0]).toMatchObject({ nodeId: 'check', errorType: unhandledErrorIncidentType, errorCode: 'CREDIT_REFUSED' });
+      expect(parked.activeNodes.map((node) => node.nodeId)).toEqual(expect.arrayContaining(['sub', 'check']));
+
+      // retry runs the task again (the credit is still black: a new incident)
+      await handle.executeUpdate(retryIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id }] });
+      const again = await engine.waitFor(handle, (state) => state.incidents.length === 1 && state.incidents[0]!.id !== parked.incidents[0]!.id);
+
+      await handle.executeUpdate(resolveIncidentUpdateName, { args: [{ incidentId: again.incidents[0]!.id, variables: { creditOk: 'by exception' } }] });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables.creditOk).toBe('by exception');
+      expect(path_(await engine.state(handle))).toEqual(['start', 'subStart', 'check', 'subEnd', 'sub', 'end']);
+      await engine.record('unhandled-error-task', handle);
+    });
+
+    it('an error a called process does not catch comes back to the call activity, which raises the incident when it does not catch it either', async () => {
+      const child = buildModel(
+        'refuse-child',
+        [
+          { id: 'cStart', type: 'startEvent' },
+          { id: 'cFail', type: 'endEvent', event: { kind: 'error', errorRef: 'refused' } },
+        ],
+        [['c1', 'cStart', 'cFail']],
+        { errors },
+      );
+      await deployDefinition(engine.database.pool, { key: 'refuse-child', xml: '<definitions id="refuse-child"/>', model: child, deployedBy: 'test' });
+      const parent = buildModel(
+        'refuse-parent',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'call', type: 'callActivity', calledElement: 'refuse-child' },
+          { id: 'end', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'call'],
+          ['f2', 'call', 'end'],
+        ],
+        { errors },
+      );
+      const handle = await engine.start(parent, {}, { businessKey: 'R-1' });
+      const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1);
+      expect(parked.incidents[0]).toMatchObject({ nodeId: 'call', errorType: unhandledErrorIncidentType, errorCode: 'CREDIT_REFUSED' });
+      await handle.executeUpdate(resolveIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id, variables: {} }] });
+      await handle.result();
+      expect(path_(await engine.state(handle))).toEqual(['start', 'call', 'end']);
+    });
   });
 
   it('a catch-all error boundary catches a technical failure after the last retry', async () => {
