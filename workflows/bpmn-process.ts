@@ -61,11 +61,11 @@ import {
   type Variables,
   unhandledErrorIncidentType,
 } from './contracts';
-import type { CompensationEntry, CompletedNode, ResumedToken, ResumeState } from './engine-state';
+import type { CompensationEntry, CompletedNode, ResumedEventSubscription, ResumedToken, ResumeState } from './engine-state';
 import { evaluateCondition, evaluateExpression, evaluateValue, ExpressionError } from './expression';
 import { nonRetryableExternalErrorTypes } from './external';
 import { validateFormData } from './forms';
-import type { Activity, BoundaryEvent, EventDefinition, FlowNode, ProcessModel, ServiceTask, UserTask } from './model';
+import { isEventSubprocess, type Activity, type BoundaryEvent, type EventDefinition, type FlowNode, type ProcessModel, type ServiceTask, type StartEvent, type SubProcess, type UserTask } from './model';
 import { patches } from './patches';
 import { durationMs, instantMs, timerSchedule } from './timers';
 import { applyMappings, setPath } from './variables';
@@ -129,9 +129,22 @@ interface EventData {
 interface Scope {
   id: string;
   parent?: Scope;
+  /** The (event) sub-process whose content runs here; absent for the process. */
+  containerId?: string;
   /** Local variables visible to every token of the scope (multi-instance element, loop counter). */
   locals?: Variables;
   cancellation: CancellationScope;
+  /**
+   * Where the scope's tokens run: `cancellation` itself, or, in a scope with event sub-processes, a
+   * child of it that an interrupting event sub-process cancels (and replaces) without ending the scope.
+   */
+  work: CancellationScope;
+  /** The event sub-process starts listening while the scope is active (a child of `cancellation`). */
+  listeners?: CancellationScope;
+  /** Listener state a continue-as-new carries (process level only), by event sub-process id. */
+  subscriptions: Map<string, ResumedEventSubscription>;
+  /** An interrupting event sub-process has started: the other tokens are gone, no event sub-process starts again. */
+  interrupted: boolean;
   tokens: Set<Token>;
   joins: Map<string, Map<string, number>>;
   inclusiveLeaders: Map<string, Token>;
@@ -159,6 +172,8 @@ interface Token {
   loopCounter?: number;
   /** Set on tokens that run a compensation handler (not part of any scope). */
   compensating?: boolean;
+  /** Cancelled by an interrupting event sub-process: its ending is expected, whatever it ended with. */
+  interrupted?: boolean;
 }
 
 interface Execution {
@@ -266,12 +281,13 @@ class Interpreter {
     this.indexStatic();
     if (this.indexing) void CancellationScope.nonCancellable(() => this.indexer());
 
-    this.root = this.createScope(undefined, undefined);
+    this.root = this.createScope(undefined, undefined, undefined);
     const resumed = this.input.resume?.tokens;
     const done = this.runScope(
       this.root,
       resumed ? [] : this.startNodes(undefined).slice(0, 1).map((node) => node.id),
       resumed,
+      this.input.resume?.eventSubscriptions,
     ).then(
       () => 'done' as const,
       (error: unknown) => ({ error }),
@@ -407,7 +423,7 @@ class Interpreter {
           const to = this.model.nodes[input.toNodeId];
           const movable = [...this.liveTokens.values()].some((token) => token.nodeId === input.fromNodeId && token.stepScope && !token.compensating);
           if (!from || !movable) throw ApplicationFailure.create({ type: updateRejections.tokenNotFound, message: `no movable token at ${input.fromNodeId}`, nonRetryable: true });
-          if (!to || to.parentId !== from.parentId || to.type === 'boundaryEvent' || (isActivityNode(to) && to.isForCompensation)) {
+          if (!to || to.parentId !== from.parentId || to.type === 'boundaryEvent' || isEventSubprocess(to) || (isActivityNode(to) && to.isForCompensation)) {
             throw ApplicationFailure.create({ type: updateRejections.nodeNotFound, message: `${input.toNodeId} is not a node a token can move to from ${input.fromNodeId}`, nonRetryable: true });
           }
         },
@@ -542,12 +558,18 @@ class Interpreter {
 
   // ---------------------------------------------------------------- scopes and tokens
 
-  private createScope(parent: Scope | undefined, locals: Variables | undefined): Scope {
+  private createScope(parent: Scope | undefined, locals: Variables | undefined, containerId: string | undefined): Scope {
+    const cancellation = new CancellationScope();
     return {
       id: parent ? `scope-${++this.scopeSeq}` : 'root',
       parent,
+      ...(containerId !== undefined ? { containerId } : {}),
       locals,
-      cancellation: new CancellationScope(),
+      cancellation,
+      // Only scopes with event sub-processes get the extra layer: the others run exactly as before.
+      work: this.eventSubprocesses(containerId).length > 0 ? new CancellationScope({ cancellable: true, parent: cancellation }) : cancellation,
+      subscriptions: new Map(),
+      interrupted: false,
       tokens: new Set(),
       joins: new Map(),
       inclusiveLeaders: new Map(),
@@ -555,13 +577,21 @@ class Interpreter {
     };
   }
 
-  /** Resolves when every token of the scope has ended; rejects with the first error (after the others ended). */
-  private runScope(scope: Scope, startNodeIds: string[], resumed?: ResumedToken[]): Promise<void> {
+  /**
+   * Resolves when every token of the scope has ended; rejects with the first error (after the
+   * others ended). The scope's event sub-processes listen from its start to its end.
+   */
+  private runScope(scope: Scope, startNodeIds: string[], resumed?: ResumedToken[], resumedSubscriptions?: ResumedEventSubscription[], startData?: EventData): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       scope.settle = { resolve, reject };
-      for (const nodeId of startNodeIds) this.spawnToken(scope, nodeId, undefined, {});
+      this.openEventSubprocesses(scope, resumedSubscriptions);
+      for (const nodeId of startNodeIds) this.spawnToken(scope, nodeId, undefined, startData ? { fired: startData } : {});
       for (const resume of resumed ?? []) this.spawnToken(scope, resume.nodeId, resume.viaFlow, { resume, since: resume.since });
-      if (scope.tokens.size === 0) resolve();
+      if (scope.tokens.size === 0) {
+        scope.settle = undefined;
+        scope.listeners?.cancel();
+        resolve();
+      }
     });
   }
 
@@ -569,7 +599,7 @@ class Interpreter {
     const token: Token = { id: `t${++this.tokenSeq}`, nodeId, scope, since: nowIso(), viaFlow, waits: 0, ...extra };
     scope.tokens.add(token);
     this.liveTokens.set(token.id, token);
-    scope.cancellation.run(() => this.runToken(token)).then(
+    scope.work.run(() => this.runToken(token)).then(
       () => this.tokenEnded(token, undefined),
       (error: unknown) => this.tokenEnded(token, error ?? new Error('token failed')),
     );
@@ -581,16 +611,22 @@ class Interpreter {
     scope.tokens.delete(token);
     this.liveTokens.delete(token.id);
     if (token.waits > 0) this.markIndex();
-    if (error !== undefined && scope.error === undefined) {
-      const expectedCancel = isCancellation(error) && (scope.terminated || scope.cancellation.consideredCancelled);
-      if (!expectedCancel) {
-        scope.error = error;
-        scope.cancellation.cancel();
+    if (error !== undefined && scope.error === undefined && !token.interrupted) {
+      const handler = error instanceof BpmnErrorThrow && !scope.interrupted ? this.matchErrorEventSubprocess(scope.containerId, error) : undefined;
+      if (handler && error instanceof BpmnErrorThrow) {
+        this.interrupt(scope, handler, { error: { errorCode: error.errorCode, errorMessage: error.message } });
+      } else {
+        const expectedCancel = isCancellation(error) && (scope.terminated || scope.cancellation.consideredCancelled);
+        if (!expectedCancel) {
+          scope.error = error;
+          scope.cancellation.cancel();
+        }
       }
     }
     if (scope.tokens.size > 0 || !scope.settle) return;
     const { resolve, reject } = scope.settle;
     scope.settle = undefined;
+    scope.listeners?.cancel();
     if (scope.error !== undefined) reject(scope.error);
     else if (scope.terminated) resolve();
     else if (scope.cancellation.consideredCancelled) reject(error ?? new CancelledFailure('scope cancelled'));
@@ -714,14 +750,148 @@ class Interpreter {
    */
   private errorIsCaught(node: FlowNode, error: BpmnErrorThrow): boolean {
     if (isActivityNode(node) && this.matchErrorBoundary(this.boundariesOf(node), error)) return true;
+    let from: FlowNode = node;
     let containerId = node.parentId;
-    while (containerId !== undefined) {
+    for (;;) {
+      // Inside an interrupting event sub-process its scope is interrupted: that scope's event sub-processes no longer listen.
+      const interruptedScope = isEventSubprocess(from) && this.eventSubprocessStart(from)?.isInterrupting !== false;
+      if (!interruptedScope && this.matchErrorEventSubprocess(containerId, error)) return true;
+      if (containerId === undefined) break;
       const container = this.model.nodes[containerId];
       if (!container || !isActivityNode(container)) break;
       if (this.matchErrorBoundary(this.boundariesOf(container), error)) return true;
+      from = container;
       containerId = container.parentId;
     }
     return this.input.parent !== undefined;
+  }
+
+  // ---------------------------------------------------------------- event sub-processes
+
+  private eventSubprocesses(containerId: string | undefined): SubProcess[] {
+    return (this.children.get(containerId ?? '') ?? []).filter((node): node is SubProcess => isEventSubprocess(node));
+  }
+
+  private eventSubprocessStart(eventSubprocess: SubProcess): StartEvent | undefined {
+    return (this.children.get(eventSubprocess.id) ?? []).find((node): node is StartEvent => node.type === 'startEvent');
+  }
+
+  /** The error event sub-process of a scope that catches this error: one for its code first, else a catch-all. */
+  private matchErrorEventSubprocess(containerId: string | undefined, error: BpmnErrorThrow): SubProcess | undefined {
+    const catching = this.eventSubprocesses(containerId)
+      .map((eventSubprocess) => ({ eventSubprocess, start: this.eventSubprocessStart(eventSubprocess) }))
+      .filter((entry) => entry.start?.event.kind === 'error');
+    const refOf = (start: StartEvent | undefined) => (start?.event as { errorRef?: string }).errorRef;
+    const specific = catching.find((entry) => {
+      const ref = refOf(entry.start);
+      return ref !== undefined && (this.model.errors[ref]?.errorCode ?? ref) === error.errorCode;
+    });
+    return (specific ?? catching.find((entry) => refOf(entry.start) === undefined))?.eventSubprocess;
+  }
+
+  /** Opens the timer and message starts of the scope's event sub-processes (error starts wait for a throw). */
+  private openEventSubprocesses(scope: Scope, resumed: ResumedEventSubscription[] | undefined): void {
+    const eventSubprocesses = this.eventSubprocesses(scope.containerId);
+    if (eventSubprocesses.length === 0) return;
+    scope.listeners = new CancellationScope({ cancellable: true, parent: scope.cancellation });
+    for (const eventSubprocess of eventSubprocesses) {
+      const start = this.eventSubprocessStart(eventSubprocess);
+      if (!start || (start.event.kind !== 'timer' && start.event.kind !== 'message')) continue;
+      // A resumed run reopens only what still listened when the previous run ended.
+      const carried = resumed?.find((entry) => entry.nodeId === eventSubprocess.id);
+      if (resumed && !carried) continue;
+      scope.listeners
+        .run(() => this.listen(scope, eventSubprocess, start, carried))
+        .catch((error: unknown) => {
+          if (!isCancellation(error)) log.warn('event sub-process start failed', { nodeId: start.id, error: String(error) });
+        });
+    }
+  }
+
+  private async listen(scope: Scope, eventSubprocess: SubProcess, start: StartEvent, carried: ResumedEventSubscription | undefined): Promise<void> {
+    const interrupting = start.isInterrupting !== false;
+    const event = start.event;
+    const context = this.context(scope.locals);
+    try {
+      if (event.kind === 'timer') {
+        let subscription: ResumedEventSubscription & { kind: 'timer' };
+        if (carried?.kind === 'timer') {
+          subscription = { ...carried };
+        } else {
+          const schedule = timerSchedule(event.timer, context, Date.now());
+          subscription = { kind: 'timer', nodeId: eventSubprocess.id, deadline: Date.now() + schedule.firstDelayMs, remaining: interrupting ? 1 : schedule.repetitions, intervalMs: schedule.intervalMs };
+        }
+        scope.subscriptions.set(eventSubprocess.id, subscription);
+        while (subscription.remaining > 0) {
+          await sleep(Math.max(0, subscription.deadline - Date.now()));
+          subscription.remaining--;
+          subscription.deadline += subscription.intervalMs;
+          if (subscription.remaining <= 0) scope.subscriptions.delete(eventSubprocess.id);
+          this.triggerEventSubprocess(scope, eventSubprocess, interrupting, {});
+        }
+        return;
+      }
+      if (event.kind === 'message') {
+        let name: string;
+        let correlationKey: string | undefined;
+        if (carried?.kind === 'message') {
+          ({ name, correlationKey } = carried);
+        } else {
+          name = this.model.messages[event.messageRef]?.name ?? event.messageRef;
+          correlationKey = event.correlationKey === undefined ? undefined : correlationString(evaluateValue(event.correlationKey, context));
+        }
+        scope.subscriptions.set(eventSubprocess.id, { kind: 'message', nodeId: eventSubprocess.id, name, ...(correlationKey !== undefined ? { correlationKey } : {}) });
+        for (;;) {
+          const data = await this.nextMessage(name, correlationKey);
+          if (interrupting) scope.subscriptions.delete(eventSubprocess.id);
+          this.triggerEventSubprocess(scope, eventSubprocess, interrupting, data);
+          if (interrupting) return;
+        }
+      }
+    } finally {
+      scope.subscriptions.delete(eventSubprocess.id);
+    }
+  }
+
+  /** A message for a listener that is no token: one that came early, else the next that matches. */
+  private async nextMessage(name: string, correlationKey: string | undefined): Promise<EventData> {
+    const early = this.buffered.findIndex((message) => messageMatches(message, name, correlationKey));
+    if (early >= 0) {
+      const [message] = this.buffered.splice(early, 1);
+      return { variables: message!.variables };
+    }
+    const subscription: Subscription = { name, correlationKey };
+    this.subscriptions.push(subscription);
+    try {
+      await condition(() => subscription.received !== undefined);
+      return { variables: subscription.received!.variables };
+    } finally {
+      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+    }
+  }
+
+  private triggerEventSubprocess(scope: Scope, eventSubprocess: SubProcess, interrupting: boolean, data: EventData): void {
+    // The scope ended (or was interrupted) in the same activation the event came in: too late.
+    if (!scope.settle || scope.interrupted) return;
+    if (interrupting) this.interrupt(scope, eventSubprocess, data);
+    else this.spawnToken(scope, eventSubprocess.id, undefined, { fired: data });
+  }
+
+  /**
+   * Starts an interrupting event sub-process: every other token of the scope is cancelled (open
+   * user tasks closed, timers and subscriptions dropped, as an interrupting boundary does), no
+   * event sub-process of the scope starts again, and the scope ends when this one does.
+   */
+  private interrupt(scope: Scope, eventSubprocess: SubProcess, data: EventData): void {
+    scope.interrupted = true;
+    scope.listeners?.cancel();
+    for (const token of scope.tokens) token.interrupted = true;
+    scope.joins.clear();
+    scope.inclusiveLeaders.clear();
+    const previous = scope.work;
+    scope.work = new CancellationScope({ cancellable: true, parent: scope.cancellation });
+    previous.cancel();
+    this.spawnToken(scope, eventSubprocess.id, undefined, { fired: data });
   }
 
   private boundariesOf(node: Activity): BoundaryEvent[] {
@@ -733,6 +903,11 @@ class Interpreter {
   private async step(token: Token, node: FlowNode): Promise<StepResult> {
     switch (node.type) {
       case 'startEvent':
+        // The start of an event sub-process carries what started it: the message's or the error's variables.
+        if (token.fired) {
+          this.applyEventOutputs(node, token.fired, token.scope.locals);
+          token.fired = undefined;
+        }
         return node.outgoing;
       case 'endEvent':
         await this.throwEvent(token, node.event);
@@ -1122,10 +1297,15 @@ class Interpreter {
         return this.callActivity(node, execution);
       case 'subProcess': {
         const locals = node.inputs?.length ? { ...(execution.locals ?? {}), ...applyMappings(node.inputs, this.context(execution.locals)) } : execution.locals;
-        const inner = this.createScope(token.scope, locals);
+        const inner = this.createScope(token.scope, locals, node.id);
+        const startData = node.triggeredByEvent ? token.fired : undefined;
+        token.fired = undefined;
         await this.runScope(
           inner,
           this.startNodes(node.id).slice(0, 1).map((start) => start.id),
+          undefined,
+          undefined,
+          startData,
         );
         if (node.outputs?.length) this.writeMapped(node.outputs, this.context(locals), execution.locals);
         return;
@@ -1375,7 +1555,9 @@ class Interpreter {
 
   /** Every token waits at the process level somewhere it can resume, with nothing else in flight. */
   private quiescent(): boolean {
-    if (this.liveTokens.size === 0 || this.incidents.size > 0) return false;
+    if (this.liveTokens.size === 0 || this.incidents.size > 0 || this.root.interrupted) return false;
+    // A message an event sub-process start just took has not started it yet.
+    if (this.subscriptions.some((subscription) => subscription.received !== undefined)) return false;
     for (const token of this.liveTokens.values()) {
       if (token.scope !== this.root || token.compensating || !token.resumable || token.waits !== 1) return false;
       const node = this.model.nodes[token.nodeId];
@@ -1389,6 +1571,7 @@ class Interpreter {
   private continueAsNew(): Promise<never> {
     const resume: ResumeState = {
       tokens: [...this.liveTokens.values()].map((token) => token.resumable!),
+      ...(this.root.listeners ? { eventSubscriptions: [...this.root.subscriptions.values()] } : {}),
       bufferedMessages: this.buffered,
       seenMessageIds: this.seenMessageIds,
       completedTaskIds: [...this.completedTaskIds].slice(-maxSeenMessageIds),

@@ -21,12 +21,22 @@ export type ResumedToken =
   | { kind: 'timer'; nodeId: string; since: string; viaFlow?: string; deadline: number };
 
 /**
+ * A process-level event sub-process start that still listens, carried over a continue-as-new so a
+ * timer keeps its deadline (and a cycle its remaining repetitions) and a message its correlation key.
+ */
+export type ResumedEventSubscription =
+  | { kind: 'timer'; nodeId: string; deadline: number; remaining: number; intervalMs: number }
+  | { kind: 'message'; nodeId: string; name: string; correlationKey?: string };
+
+/**
  * Everything a run hands to the next when it continues as new at a quiescent point (every token
  * waiting at the process level): tokens, open tasks, message subscriptions and buffered messages,
  * timer deadlines, and the bookkeeping that keeps ids and idempotency keys stable.
  */
 export interface ResumeState {
   tokens: ResumedToken[];
+  /** Absent from runs before event sub-processes: the process-level ones then open afresh. */
+  eventSubscriptions?: ResumedEventSubscription[];
   bufferedMessages: MessageInput[];
   seenMessageIds: string[];
   completedTaskIds: string[];

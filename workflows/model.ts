@@ -100,6 +100,11 @@ interface ActivityBase extends NodeBase {
 export interface StartEvent extends NodeBase {
   type: 'startEvent';
   event: EventDefinition;
+  /**
+   * The start of an event sub-process: false makes it non-interrupting (BPMN `isInterrupting`,
+   * default true). Meaningless elsewhere.
+   */
+  isInterrupting?: boolean;
 }
 
 export interface EndEvent extends NodeBase {
@@ -195,8 +200,17 @@ export interface CallActivity extends ActivityBase {
 
 export interface SubProcess extends ActivityBase {
   type: 'subProcess';
-  /** Event sub-processes are not supported yet. */
-  triggeredByEvent?: false;
+  /**
+   * An event sub-process: no flow enters or leaves it; its one start event (timer, message, error)
+   * starts it while the enclosing process or sub-process is active. Interrupting, it cancels every
+   * other token of that scope and the scope ends with it; non-interrupting, it runs alongside.
+   */
+  triggeredByEvent?: boolean;
+}
+
+/** An event sub-process (`subProcess triggeredByEvent="true"`). */
+export function isEventSubprocess(node: FlowNode | undefined): node is SubProcess & { triggeredByEvent: true } {
+  return node?.type === 'subProcess' && node.triggeredByEvent === true;
 }
 
 export interface ExclusiveGateway extends NodeBase {

@@ -33,6 +33,8 @@ describe('the interpreter replays every recorded history', () => {
       'error-boundary', 'error-end-subprocess', 'incident-retry', 'subprocess', 'message-boundary-subprocess', 'call-activity',
       'multi-instance-parallel', 'multi-instance-sequential', 'compensation-end', 'compensation-cancel', 'move-token',
       'unhandled-error-end', 'unhandled-error-task', 'error-end-uncaught-before-incidents',
+      'event-subprocess-timer-interrupting', 'event-subprocess-timer-non-interrupting', 'event-subprocess-message-interrupting',
+      'event-subprocess-message-non-interrupting', 'event-subprocess-error', 'event-subprocess-error-in-subprocess',
     ]) {
       expect(names).toContain(element);
     }

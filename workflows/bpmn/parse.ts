@@ -57,7 +57,7 @@ const unsupportedElements: Record<string, string> = {
 };
 
 const supportedSummary =
-  'supported: start/end/intermediate/boundary events (none, message, timer, error, compensation, terminate, signal), service, user, script, receive, manual and plain tasks, call activities, embedded sub-processes, exclusive, parallel, inclusive and event-based gateways';
+  'supported: start/end/intermediate/boundary events (none, message, timer, error, compensation, terminate, signal), service, user, script, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
 
 /**
  * Parses BPMN 2.0 XML with Keyflow's `kf:` extension into the executable model and validates it,
@@ -318,10 +318,11 @@ class ModelBuilder {
     };
     switch (element.$type) {
       case 'bpmn:StartEvent': {
-        const event = this.eventDefinition(element, ['none', 'message', 'timer', 'signal'], 'start events');
+        // Error starts belong in event sub-processes; the validator says so of any other.
+        const event = this.eventDefinition(element, ['none', 'message', 'timer', 'signal', 'error'], 'start events');
         const startForm = this.formFields(element);
         if (startForm.length > 0 && !parentId) this.model.startForm = startForm;
-        return { ...base, type: 'startEvent', event };
+        return { ...base, type: 'startEvent', event, ...(element.isInterrupting === false ? { isInterrupting: false } : {}) };
       }
       case 'bpmn:EndEvent':
         return { ...base, type: 'endEvent', event: this.eventDefinition(element, ['none', 'error', 'terminate', 'compensation', 'message', 'signal'], 'end events') };
@@ -396,11 +397,7 @@ class ModelBuilder {
         };
       }
       case 'bpmn:SubProcess':
-        if (element.triggeredByEvent) {
-          this.report(id, 'UNSUPPORTED_ELEMENT', `event sub-processes are not supported (${supportedSummary})`);
-          return null;
-        }
-        return { ...this.activityBase(element, base), type: 'subProcess' };
+        return { ...this.activityBase(element, base), type: 'subProcess', ...(element.triggeredByEvent === true ? { triggeredByEvent: true } : {}) };
       case 'bpmn:ExclusiveGateway':
         return { ...base, type: 'exclusiveGateway', ...optional('defaultFlowId', (element.default as El | undefined)?.id) };
       case 'bpmn:InclusiveGateway':

@@ -31,6 +31,7 @@ export const modelProblemCodes = [
   'INVALID_FLOW',
   'BOUNDARY_NOT_ATTACHED',
   'INVALID_EVENT_GATEWAY',
+  'INVALID_EVENT_SUBPROCESS',
 ] as const;
 
 export type ModelProblemCode = (typeof modelProblemCodes)[number];

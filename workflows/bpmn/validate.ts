@@ -1,5 +1,5 @@
 import { checkExpression, isExpression } from '../expression';
-import type { FlowNode, ProcessModel } from '../model';
+import { isEventSubprocess, type FlowNode, type ProcessModel, type StartEvent } from '../model';
 import { documentElementId, type ModelProblem, type ModelProblemCode } from './problems';
 
 export interface ValidationOptions {
@@ -35,6 +35,7 @@ export function validateModel(model: ProcessModel, options: ValidationOptions = 
   const refused = options.refusedNodeIds ?? new Set<string>();
   checkFlows(model, refused, report);
   checkScopes(model, nodes, report);
+  checkEventSubprocesses(model, nodes, report);
   for (const node of nodes) checkNode(model, node, known, report);
   checkReachability(model, nodes, refused, report);
   checkExpressions(model, report);
@@ -59,11 +60,11 @@ function checkFlows(model: ProcessModel, refused: ReadonlySet<string>, report: R
   }
 }
 
-/** The process and each embedded sub-process need a start and an end of their own. */
+/** The process and each embedded sub-process need a start and an end of their own (event sub-processes: see below). */
 function checkScopes(model: ProcessModel, nodes: FlowNode[], report: Report): void {
   const scopes: { id: string | undefined; label: string }[] = [
     { id: undefined, label: 'the process' },
-    ...nodes.filter((node) => node.type === 'subProcess').map((node) => ({ id: node.id, label: 'the sub-process' })),
+    ...nodes.filter((node) => node.type === 'subProcess' && !isEventSubprocess(node)).map((node) => ({ id: node.id, label: 'the sub-process' })),
   ];
   for (const scope of scopes) {
     const inScope = nodes.filter((node) => node.parentId === scope.id);
@@ -74,6 +75,57 @@ function checkScopes(model: ProcessModel, nodes: FlowNode[], report: Report): vo
       report(elementId, 'UNSUPPORTED_ELEMENT', 'an embedded sub-process starts with a plain (none) start event');
     }
     if (!inScope.some((node) => node.type === 'endEvent')) report(elementId, 'NO_END_EVENT', `${scope.label} has no end event`);
+  }
+}
+
+const eventSubprocessStartKinds = ['timer', 'message', 'error'];
+
+/**
+ * Event sub-processes (Camunda 8's rules): no flow in or out, no boundary events, no loop; exactly
+ * one start event, of a kind that can start one; an error start interrupts, a timer cycle does not;
+ * and no two event sub-processes of one scope wait for the same error code or the same message.
+ */
+function checkEventSubprocesses(model: ProcessModel, nodes: FlowNode[], report: Report): void {
+  const byScope = new Map<string, { errors: Map<string, string>; messages: Map<string, string> }>();
+  for (const node of nodes) {
+    if (node.type === 'startEvent' && node.event.kind === 'error' && !isEventSubprocess(model.nodes[node.parentId ?? ''])) {
+      report(node.id, 'INVALID_EVENT_SUBPROCESS', 'an error start event starts only an event sub-process (triggeredByEvent="true")');
+    }
+    if (!isEventSubprocess(node)) continue;
+    if (node.incoming.length > 0 || node.outgoing.length > 0) report(node.id, 'INVALID_EVENT_SUBPROCESS', 'no sequence flow may enter or leave an event sub-process: its start event starts it');
+    if (node.boundaryEventIds.length > 0) report(node.id, 'INVALID_EVENT_SUBPROCESS', 'an event sub-process may not have boundary events');
+    if (node.multiInstance) report(node.id, 'INVALID_EVENT_SUBPROCESS', 'an event sub-process may not be multi-instance');
+    const starts = nodes.filter((child): child is StartEvent => child.parentId === node.id && child.type === 'startEvent');
+    if (starts.length !== 1) {
+      report(node.id, starts.length === 0 ? 'NO_START_EVENT' : 'INVALID_EVENT_SUBPROCESS', `an event sub-process has exactly one start event (it has ${starts.length})`);
+    }
+    if (!nodes.some((child) => child.parentId === node.id && child.type === 'endEvent')) report(node.id, 'NO_END_EVENT', 'the event sub-process has no end event');
+    const start = starts[0];
+    if (!start) continue;
+    const event = start.event;
+    const interrupting = start.isInterrupting !== false;
+    if (!eventSubprocessStartKinds.includes(event.kind)) {
+      report(start.id, 'INVALID_EVENT_SUBPROCESS', `an event sub-process starts with a ${eventSubprocessStartKinds.join(', ')} start event, not ${event.kind === 'none' ? 'a plain (none) one' : `a ${event.kind} one`}`);
+    }
+    if (event.kind === 'error' && !interrupting) report(start.id, 'INVALID_EVENT_SUBPROCESS', 'an error start event always interrupts: remove isInterrupting="false"');
+    if (event.kind === 'timer' && event.timer.kind === 'cycle' && interrupting) {
+      report(start.id, 'INVALID_TIMER', 'a timer cycle starts only a non-interrupting event sub-process (isInterrupting="false"); an interrupting one takes a duration or a date');
+    }
+    const scopeKey = node.parentId ?? '';
+    const seen = byScope.get(scopeKey) ?? { errors: new Map<string, string>(), messages: new Map<string, string>() };
+    byScope.set(scopeKey, seen);
+    if (event.kind === 'error') {
+      const code = event.errorRef ? (model.errors[event.errorRef]?.errorCode ?? event.errorRef) : '*';
+      const other = seen.errors.get(code);
+      if (other) report(node.id, 'INVALID_EVENT_SUBPROCESS', `${code === '*' ? 'a catch-all error start' : `the error code ${code}`} is already caught by event sub-process "${other}" of the same scope`);
+      else seen.errors.set(code, node.id);
+    }
+    if (event.kind === 'message') {
+      const name = model.messages[event.messageRef]?.name ?? event.messageRef;
+      const other = seen.messages.get(name);
+      if (other) report(node.id, 'INVALID_EVENT_SUBPROCESS', `the message "${name}" already starts event sub-process "${other}" of the same scope`);
+      else seen.messages.set(name, node.id);
+    }
   }
 }
 
@@ -152,7 +204,9 @@ function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | und
  */
 function checkReachability(model: ProcessModel, nodes: FlowNode[], refused: ReadonlySet<string>, report: Report): void {
   const reached = new Set<string>();
-  const queue: string[] = nodes.filter((node) => node.type === 'startEvent' && !node.parentId).map((node) => node.id);
+  // A scope's event sub-processes are live whenever the scope is.
+  const eventSubprocessesOf = (containerId: string | undefined) => nodes.filter((node) => isEventSubprocess(node) && node.parentId === containerId).map((node) => node.id);
+  const queue: string[] = [...nodes.filter((node) => node.type === 'startEvent' && !node.parentId).map((node) => node.id), ...eventSubprocessesOf(undefined)];
   const flowsFrom = (id: string) => Object.values(model.flows).filter((flow) => flow.sourceId === id);
   while (queue.length > 0) {
     const id = queue.shift()!;
@@ -169,7 +223,9 @@ function checkReachability(model: ProcessModel, nodes: FlowNode[], refused: Read
       const target = model.flows[flowId]?.targetId;
       if (target) queue.push(target);
     }
-    if (node.type === 'subProcess') queue.push(...nodes.filter((child) => child.parentId === id && child.type === 'startEvent').map((child) => child.id));
+    if (node.type === 'subProcess') {
+      queue.push(...nodes.filter((child) => child.parentId === id && child.type === 'startEvent').map((child) => child.id), ...eventSubprocessesOf(id));
+    }
     if ('boundaryEventIds' in node) queue.push(...node.boundaryEventIds);
     if (node.type === 'boundaryEvent' && node.compensationHandlerId) queue.push(node.compensationHandlerId);
   }

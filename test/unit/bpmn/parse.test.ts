@@ -98,12 +98,59 @@ describe('parsing BPMN into the executable model', () => {
   });
 });
 
+describe('event sub-processes', () => {
+  it('parses event sub-processes at process level and inside a sub-process, with their start kinds and interrupting flags', async () => {
+    // when
+    const { model, problems } = await parse('event-subprocesses.bpmn');
+
+    // then
+    expect(problems).toEqual([]);
+    const nodes = model!.nodes;
+    expect(nodes.sla).toMatchObject({ type: 'subProcess', triggeredByEvent: true, incoming: [], outgoing: [] });
+    expect(nodes['sla-start']).toMatchObject({ type: 'startEvent', parentId: 'sla', event: { kind: 'timer', timer: { kind: 'duration', expression: 'P2D' } } });
+    expect(nodes['sla-start']).not.toHaveProperty('isInterrupting');
+    expect(nodes['reminders-start']).toMatchObject({ isInterrupting: false, event: { kind: 'timer', timer: { kind: 'cycle', expression: 'R3/PT8H' } } });
+    expect(nodes['notes-start']).toMatchObject({ isInterrupting: false, event: { kind: 'message', messageRef: 'msg-note', correlationKey: '=complaintId' } });
+    expect(nodes['refused-start']).toMatchObject({ event: { kind: 'error', errorRef: 'err-refused' } });
+    expect(nodes['any-error-start']).toMatchObject({ event: { kind: 'error' } });
+    expect(nodes.withdrawn).toMatchObject({ type: 'subProcess', triggeredByEvent: true, parentId: 'work' });
+    expect(nodes.work).not.toHaveProperty('triggeredByEvent');
+  });
+
+  it('refuses flows into an event sub-process, a start count other than one, starts that cannot start one, and two event sub-processes waiting for the same thing', async () => {
+    const { problems } = await parse('event-subprocess-problems.bpmn');
+
+    expect(codesById(problems)).toEqual(
+      [
+        'flowed INVALID_EVENT_SUBPROCESS',
+        'two-starts INVALID_EVENT_SUBPROCESS',
+        'plain-start INVALID_EVENT_SUBPROCESS',
+        'soft-error-start INVALID_EVENT_SUBPROCESS',
+        'same-error INVALID_EVENT_SUBPROCESS',
+        'cycling-start INVALID_TIMER',
+        'notes-again INVALID_EVENT_SUBPROCESS',
+        'error-start INVALID_EVENT_SUBPROCESS',
+      ].sort(),
+    );
+    expect(problems.find((problem) => problem.elementId === 'same-error')!.message).toMatch(/REFUSED is already caught by event sub-process "soft-error"/);
+    expect(problems.find((problem) => problem.elementId === 'flowed')!.message).toMatch(/no sequence flow may enter or leave/);
+  });
+
+  it('requires an event sub-process to have a start and an end event', async () => {
+    const xml = fixture('event-subprocesses.bpmn').replace('<bpmn:endEvent id="notes-end" />', '').replace('<bpmn:sequenceFlow id="n1" sourceRef="notes-start" targetRef="notes-end" />', '');
+
+    const { problems } = await parseBpmn(xml);
+
+    expect(codesById(problems)).toEqual(['notes NO_END_EVENT']);
+  });
+});
+
 describe('validating a model reports every problem at once, by element id', () => {
   it('names unsupported elements and says what is supported, but accepts pools and lanes', async () => {
     const { problems } = await parse('unsupported-elements.bpmn');
 
     expect(codesById(problems)).toEqual(
-      ['complex UNSUPPORTED_ELEMENT', 'on-error UNSUPPORTED_ELEMENT', 'rules UNSUPPORTED_ELEMENT', 'send UNSUPPORTED_ELEMENT', 'wait-condition UNSUPPORTED_ELEMENT'].sort(),
+      ['complex UNSUPPORTED_ELEMENT', 'booking UNSUPPORTED_ELEMENT', 'rules UNSUPPORTED_ELEMENT', 'send UNSUPPORTED_ELEMENT', 'wait-condition UNSUPPORTED_ELEMENT'].sort(),
     );
     expect(problems.find((problem) => problem.elementId === 'complex')!.message).toMatch(/complex gateways are not supported.*supported: .*exclusive, parallel/);
   });
