@@ -201,6 +201,8 @@ interface IncidentEntry {
 interface Subscription {
   name: string;
   correlationKey?: string;
+  /** Waits for a BPMN signal of this name, not a message. */
+  signal?: boolean;
   received?: MessageInput;
 }
 
@@ -322,13 +324,17 @@ class Interpreter {
 
     setHandler(messageSignal, (message) => {
       if (!message || typeof message.name !== 'string') return;
+      if (message.signal === true) {
+        this.broadcastSignal(message);
+        return;
+      }
       if (typeof message.messageId === 'string') {
         if (this.seenMessageIdSet.has(message.messageId)) return;
         this.seenMessageIdSet.add(message.messageId);
         this.seenMessageIds.push(message.messageId);
         if (this.seenMessageIds.length > maxSeenMessageIds) this.seenMessageIdSet.delete(this.seenMessageIds.shift()!);
       }
-      const subscription = this.subscriptions.find((candidate) => !candidate.received && messageMatches(message, candidate.name, candidate.correlationKey));
+      const subscription = this.subscriptions.find((candidate) => !candidate.received && !candidate.signal && messageMatches(message, candidate.name, candidate.correlationKey));
       if (subscription) {
         subscription.received = message;
         return;
@@ -796,7 +802,7 @@ class Interpreter {
     scope.listeners = new CancellationScope({ cancellable: true, parent: scope.cancellation });
     for (const eventSubprocess of eventSubprocesses) {
       const start = this.eventSubprocessStart(eventSubprocess);
-      if (!start || (start.event.kind !== 'timer' && start.event.kind !== 'message')) continue;
+      if (!start || (start.event.kind !== 'timer' && start.event.kind !== 'message' && start.event.kind !== 'signal')) continue;
       // A resumed run reopens only what still listened when the previous run ended.
       const carried = resumed?.find((entry) => entry.nodeId === eventSubprocess.id);
       if (resumed && !carried) continue;
@@ -848,6 +854,15 @@ class Interpreter {
           if (interrupting) return;
         }
       }
+      if (event.kind === 'signal') {
+        scope.subscriptions.set(eventSubprocess.id, { kind: 'message', nodeId: eventSubprocess.id, name: event.signalRef, signal: true });
+        for (;;) {
+          const data = await this.nextSignal(event.signalRef);
+          if (interrupting) scope.subscriptions.delete(eventSubprocess.id);
+          this.triggerEventSubprocess(scope, eventSubprocess, interrupting, data);
+          if (interrupting) return;
+        }
+      }
     } finally {
       scope.subscriptions.delete(eventSubprocess.id);
     }
@@ -861,6 +876,17 @@ class Interpreter {
       return { variables: message!.variables };
     }
     const subscription: Subscription = { name, correlationKey };
+    this.subscriptions.push(subscription);
+    try {
+      await condition(() => subscription.received !== undefined);
+      return { variables: subscription.received!.variables };
+    } finally {
+      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+    }
+  }
+
+  private async nextSignal(name: string): Promise<EventData> {
+    const subscription: Subscription = { name, signal: true };
     this.subscriptions.push(subscription);
     try {
       await condition(() => subscription.received !== undefined);
@@ -953,8 +979,15 @@ class Interpreter {
       case 'compensation':
         await this.compensate(event.activityRef);
         return;
+      case 'signal':
+        // Reaches this instance's own catchers; instances that started before signals worked threw nothing.
+        if (this.subscriptions.some((subscription) => subscription.signal && !subscription.received && subscription.name === event.signalRef) && patched(patches.signalEvents)) {
+          const inputs = this.model.nodes[token.nodeId]?.inputs;
+          this.broadcastSignal({ name: event.signalRef, signal: true, variables: inputs?.length ? applyMappings(inputs, this.context(token.scope.locals)) : {} });
+        }
+        return;
       default:
-        // none, message and signal throws have no behaviour of their own here.
+        // none and message throws have no behaviour of their own here.
         return;
     }
   }
@@ -1058,6 +1091,7 @@ class Interpreter {
 
   private async waitForEvent(token: Token, node: FlowNode, event: EventDefinition, locals: Variables | undefined): Promise<EventData> {
     if (event.kind === 'message') return this.receive(token, node.id, event.messageRef, event.correlationKey, locals);
+    if (event.kind === 'signal' && patched(patches.signalEvents)) return this.receiveSignal(token, node.id, event.signalRef);
     if (event.kind === 'timer') {
       let deadline: number;
       if (token.resume?.kind === 'timer') {
@@ -1076,7 +1110,7 @@ class Interpreter {
   private async receive(token: Token, nodeId: string, messageRef: string, correlationKeyExpression: string | undefined, locals: Variables | undefined): Promise<EventData> {
     let name: string;
     let correlationKey: string | undefined;
-    if (token.resume?.kind === 'message') {
+    if (token.resume?.kind === 'message' && !token.resume.signal) {
       ({ name, correlationKey } = token.resume);
       token.resume = undefined;
     } else {
@@ -1097,6 +1131,28 @@ class Interpreter {
       return { variables: subscription.received!.variables };
     } finally {
       this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+    }
+  }
+
+  /** Waits for a BPMN signal: only one sent while it waits counts (signals are never buffered). */
+  private async receiveSignal(token: Token, nodeId: string, name: string): Promise<EventData> {
+    if (token.resume?.kind === 'message' && token.resume.signal) token.resume = undefined;
+    const subscription: Subscription = { name, signal: true };
+    this.subscriptions.push(subscription);
+    try {
+      await this.waiting(token, { kind: 'message', nodeId, since: token.since, viaFlow: token.viaFlow, name, signal: true }, () =>
+        condition(() => subscription.received !== undefined),
+      );
+      return { variables: subscription.received!.variables };
+    } finally {
+      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+    }
+  }
+
+  /** A signal reaches every subscription waiting for its name at this moment. */
+  private broadcastSignal(signal: MessageInput): void {
+    for (const subscription of this.subscriptions) {
+      if (subscription.signal && !subscription.received && subscription.name === signal.name) subscription.received = signal;
     }
   }
 
@@ -1138,7 +1194,7 @@ class Interpreter {
     const watchers = new CancellationScope();
     let interruptedBy: { boundary: BoundaryEvent; data: EventData } | undefined;
     for (const boundary of boundaries) {
-      if (boundary.event.kind !== 'timer' && boundary.event.kind !== 'message') continue;
+      if (boundary.event.kind !== 'timer' && boundary.event.kind !== 'message' && boundary.event.kind !== 'signal') continue;
       watchers
         .run(() =>
           this.watchBoundary(token, boundary, locals, (data) => {
@@ -1196,6 +1252,15 @@ class Interpreter {
     if (event.kind === 'message') {
       for (;;) {
         const data = await this.receive(token, boundary.id, event.messageRef, event.correlationKey, locals);
+        if (boundary.cancelActivity) return interrupt(data);
+        this.spawnToken(token.scope, boundary.id, undefined, { fired: data });
+      }
+    }
+    if (event.kind === 'signal') {
+      // Subscribing issues no command: only the patch marker, once a signal boundary is first armed.
+      if (!patched(patches.signalEvents)) return;
+      for (;;) {
+        const data = await this.nextSignal(event.signalRef);
         if (boundary.cancelActivity) return interrupt(data);
         this.spawnToken(token.scope, boundary.id, undefined, { fired: data });
       }

@@ -44,6 +44,12 @@ export interface MessageInput {
   correlationKey?: string;
   messageId?: string;
   variables?: Variables;
+  /**
+   * A BPMN signal rather than a message: delivered to every signal catch event, signal boundary
+   * event and signal start of an event sub-process of the instance waiting for `name` at that
+   * moment (no correlation key), and dropped when none waits (signals are not buffered).
+   */
+  signal?: boolean;
 }
 
 /** Query `state`: where the tokens are, what ran, variables, incidents and open tasks. */

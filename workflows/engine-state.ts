@@ -17,7 +17,7 @@ export interface CompletedNode {
 /** A token carried over a continue-as-new: it stands at a wait state and resumes waiting there. */
 export type ResumedToken =
   | { kind: 'userTask'; nodeId: string; since: string; viaFlow?: string; execution: number; task: OpenTask }
-  | { kind: 'message'; nodeId: string; since: string; viaFlow?: string; name: string; correlationKey?: string }
+  | { kind: 'message'; nodeId: string; since: string; viaFlow?: string; name: string; correlationKey?: string; signal?: boolean }
   | { kind: 'timer'; nodeId: string; since: string; viaFlow?: string; deadline: number };
 
 /**
@@ -26,7 +26,7 @@ export type ResumedToken =
  */
 export type ResumedEventSubscription =
   | { kind: 'timer'; nodeId: string; deadline: number; remaining: number; intervalMs: number }
-  | { kind: 'message'; nodeId: string; name: string; correlationKey?: string };
+  | { kind: 'message'; nodeId: string; name: string; correlationKey?: string; signal?: boolean };
 
 /**
  * Everything a run hands to the next when it continues as new at a quiescent point (every token

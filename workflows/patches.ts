@@ -17,4 +17,6 @@ export const patches = {
   migrateInstance: 'kf-2026-11-25-migrate-instance',
   /** A BPMN error nothing catches parks its token as an incident instead of failing the instance (Camunda 8). */
   unhandledErrorIncident: 'kf-2026-11-25-unhandled-error-incident',
+  /** Signal catch events, boundaries and throws take effect (before, a catch raised an incident and a throw did nothing). */
+  signalEvents: 'kf-2026-11-25-signal-events',
 } as const satisfies Record<string, string>;

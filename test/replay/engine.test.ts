@@ -35,6 +35,7 @@ describe('the interpreter replays every recorded history', () => {
       'unhandled-error-end', 'unhandled-error-task', 'error-end-uncaught-before-incidents',
       'event-subprocess-timer-interrupting', 'event-subprocess-timer-non-interrupting', 'event-subprocess-message-interrupting',
       'event-subprocess-message-non-interrupting', 'event-subprocess-error', 'event-subprocess-error-in-subprocess',
+      'signal-catch-boundary-throw', 'signal-boundary-event-subprocess',
     ]) {
       expect(names).toContain(element);
     }

@@ -78,7 +78,7 @@ function checkScopes(model: ProcessModel, nodes: FlowNode[], report: Report): vo
   }
 }
 
-const eventSubprocessStartKinds = ['timer', 'message', 'error'];
+const eventSubprocessStartKinds = ['timer', 'message', 'signal', 'error'];
 
 /**
  * Event sub-processes (Camunda 8's rules): no flow in or out, no boundary events, no loop; exactly

@@ -179,4 +179,115 @@ describe('bpmnProcess: messages and timers', () => {
     expect(rows.map((row) => row.status)).toEqual(['cancelled']);
     await engine.record('terminate-end', handle);
   });
+
+  describe('signals (delivered as a `message` signal with `signal: true`, or thrown inside the instance)', () => {
+    it('a signal boundary fires for every signal while the task is open, a signal throw reaches the catch event of the other branch, and a message of the same name does not', async () => {
+      const model = buildModel(
+        'go-live',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'fork', type: 'parallelGateway' },
+          { id: 'waitGo', type: 'intermediateCatchEvent', event: { kind: 'signal', signalRef: 'go-live' } },
+          { id: 'live', type: 'endEvent' },
+          { id: 'prepare', type: 'userTask' },
+          { id: 'ping', type: 'boundaryEvent', attachedToRef: 'prepare', cancelActivity: false, event: { kind: 'signal', signalRef: 'ping' } },
+          { id: 'countPing', type: 'scriptTask', assignments: [{ source: '=pings + 1', target: 'pings' }] },
+          { id: 'pinged', type: 'endEvent' },
+          { id: 'announce', type: 'intermediateThrowEvent', event: { kind: 'signal', signalRef: 'go-live' }, inputs: [{ source: '="now"', target: 'when' }] },
+          { id: 'prepared', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'fork'],
+          ['f2', 'fork', 'waitGo'],
+          ['f3', 'waitGo', 'live'],
+          ['f4', 'fork', 'prepare'],
+          ['f5', 'ping', 'countPing'],
+          ['f6', 'countPing', 'pinged'],
+          ['f7', 'prepare', 'announce'],
+          ['f8', 'announce', 'prepared'],
+        ],
+      );
+      const handle = await engine.start(model, { pings: 0 });
+      const waiting = await engine.waitFor(handle, (state) => state.openTasks.length === 1 && state.activeNodes.some((node) => node.nodeId === 'waitGo'));
+
+      await handle.signal(messageSignalName, { name: 'ping', signal: true });
+      await handle.signal(messageSignalName, { name: 'ping', signal: true });
+      await handle.signal(messageSignalName, { name: 'go-live' });
+
+      // then
+      const pinged = await engine.waitFor(handle, (state) => state.variables.pings === 2);
+      expect(pinged.activeNodes.map((node) => node.nodeId).sort()).toEqual(['prepare', 'waitGo']);
+      await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: waiting.openTasks[0]!.taskId, variables: {}, completedBy: 'wang' }] });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables).toMatchObject({ pings: 2, when: 'now' });
+      expect(path_(await engine.state(handle))).toEqual(expect.arrayContaining(['announce', 'prepared', 'waitGo', 'live']));
+      await engine.record('signal-catch-boundary-throw', handle);
+    });
+
+    it('a signal nobody waits for is dropped, not kept for later', async () => {
+      const model = buildModel(
+        'late-signal',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'first', type: 'userTask' },
+          { id: 'wait', type: 'intermediateCatchEvent', event: { kind: 'signal', signalRef: 'later' } },
+          { id: 'end', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'first'],
+          ['f2', 'first', 'wait'],
+          ['f3', 'wait', 'end'],
+        ],
+      );
+      const handle = await engine.start(model);
+      const atFirst = await engine.waitFor(handle, (state) => state.openTasks.length === 1);
+      await handle.signal(messageSignalName, { name: 'later', signal: true, variables: { early: true } });
+      await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: atFirst.openTasks[0]!.taskId, variables: {}, completedBy: 'wang' }] });
+      const waiting = await engine.waitFor(handle, (state) => state.activeNodes.some((node) => node.nodeId === 'wait'));
+      expect(waiting.variables.early).toBeUndefined();
+
+      await handle.signal(messageSignalName, { name: 'later', signal: true, variables: { onTime: true } });
+
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables).toEqual({ onTime: true });
+    });
+
+    it('an interrupting signal boundary cancels its task, and a signal start runs an event sub-process', async () => {
+      const model = buildModel(
+        'recall',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'review', type: 'userTask' },
+          { id: 'recalled', type: 'boundaryEvent', attachedToRef: 'review', cancelActivity: true, event: { kind: 'signal', signalRef: 'recall' } },
+          { id: 'hold', type: 'userTask' },
+          { id: 'end', type: 'endEvent' },
+          { id: 'onFreeze', type: 'subProcess', triggeredByEvent: true },
+          { id: 'freezeStart', type: 'startEvent', parentId: 'onFreeze', event: { kind: 'signal', signalRef: 'freeze' } },
+          { id: 'freezeEnd', type: 'endEvent', parentId: 'onFreeze' },
+        ],
+        [
+          ['f1', 'start', 'review'],
+          ['f2', 'review', 'end'],
+          ['f3', 'recalled', 'hold'],
+          ['f4', 'hold', 'end'],
+          ['e1', 'freezeStart', 'freezeEnd'],
+        ],
+      );
+      const handle = await engine.start(model);
+      await engine.waitFor(handle, (state) => state.openTasks[0]?.nodeId === 'review');
+      await handle.signal(messageSignalName, { name: 'recall', signal: true });
+      await engine.waitFor(handle, (state) => state.openTasks[0]?.nodeId === 'hold');
+
+      await handle.signal(messageSignalName, { name: 'freeze', signal: true, variables: { frozen: true } });
+
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables.frozen).toBe(true);
+      expect(path_(await engine.state(handle))).toEqual(['start', 'recalled', 'freezeStart', 'freezeEnd', 'onFreeze']);
+      expect((await engine.tasks(handle.workflowId)).map((row) => [row.node_id, row.status])).toEqual([
+        ['review', 'cancelled'],
+        ['hold', 'cancelled'],
+      ]);
+      await engine.record('signal-boundary-event-subprocess', handle);
+    });
+  });
 });
