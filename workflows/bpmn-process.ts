@@ -204,6 +204,8 @@ interface Subscription {
   /** Waits for a BPMN signal of this name, not a message. */
   signal?: boolean;
   received?: MessageInput;
+  /** A listener that takes every signal (a boundary or event sub-process start): several may come in one activation. */
+  queue?: MessageInput[];
 }
 
 /** A step's outcome: flows to take, a jump to a (boundary) node, or null when the token was consumed by a join. */
@@ -856,12 +858,11 @@ class Interpreter {
       }
       if (event.kind === 'signal') {
         scope.subscriptions.set(eventSubprocess.id, { kind: 'message', nodeId: eventSubprocess.id, name: event.signalRef, signal: true });
-        for (;;) {
-          const data = await this.nextSignal(event.signalRef);
+        await this.takeSignals(event.signalRef, (data) => {
           if (interrupting) scope.subscriptions.delete(eventSubprocess.id);
           this.triggerEventSubprocess(scope, eventSubprocess, interrupting, data);
-          if (interrupting) return;
-        }
+          return !interrupting;
+        });
       }
     } finally {
       scope.subscriptions.delete(eventSubprocess.id);
@@ -885,12 +886,17 @@ class Interpreter {
     }
   }
 
-  private async nextSignal(name: string): Promise<EventData> {
-    const subscription: Subscription = { name, signal: true };
+  /** Hands every signal of this name to `take`, in order, until it returns false. */
+  private async takeSignals(name: string, take: (data: EventData) => boolean): Promise<void> {
+    const subscription: Subscription = { name, signal: true, queue: [] };
     this.subscriptions.push(subscription);
     try {
-      await condition(() => subscription.received !== undefined);
-      return { variables: subscription.received!.variables };
+      for (;;) {
+        await condition(() => subscription.queue!.length > 0);
+        while (subscription.queue!.length > 0) {
+          if (!take({ variables: subscription.queue!.shift()!.variables })) return;
+        }
+      }
     } finally {
       this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
     }
@@ -981,7 +987,7 @@ class Interpreter {
         return;
       case 'signal':
         // Reaches this instance's own catchers; instances that started before signals worked threw nothing.
-        if (this.subscriptions.some((subscription) => subscription.signal && !subscription.received && subscription.name === event.signalRef) && patched(patches.signalEvents)) {
+        if (this.subscriptions.some((subscription) => subscription.signal && subscription.name === event.signalRef) && patched(patches.signalEvents)) {
           const inputs = this.model.nodes[token.nodeId]?.inputs;
           this.broadcastSignal({ name: event.signalRef, signal: true, variables: inputs?.length ? applyMappings(inputs, this.context(token.scope.locals)) : {} });
         }
@@ -1152,7 +1158,9 @@ class Interpreter {
   /** A signal reaches every subscription waiting for its name at this moment. */
   private broadcastSignal(signal: MessageInput): void {
     for (const subscription of this.subscriptions) {
-      if (subscription.signal && !subscription.received && subscription.name === signal.name) subscription.received = signal;
+      if (!subscription.signal || subscription.name !== signal.name) continue;
+      if (subscription.queue) subscription.queue.push(signal);
+      else subscription.received ??= signal;
     }
   }
 
@@ -1259,11 +1267,14 @@ class Interpreter {
     if (event.kind === 'signal') {
       // Subscribing issues no command: only the patch marker, once a signal boundary is first armed.
       if (!patched(patches.signalEvents)) return;
-      for (;;) {
-        const data = await this.nextSignal(event.signalRef);
-        if (boundary.cancelActivity) return interrupt(data);
+      await this.takeSignals(event.signalRef, (data) => {
+        if (boundary.cancelActivity) {
+          interrupt(data);
+          return false;
+        }
         this.spawnToken(token.scope, boundary.id, undefined, { fired: data });
-      }
+        return true;
+      });
     }
   }
 
@@ -1622,7 +1633,7 @@ class Interpreter {
   private quiescent(): boolean {
     if (this.liveTokens.size === 0 || this.incidents.size > 0 || this.root.interrupted) return false;
     // A message an event sub-process start just took has not started it yet.
-    if (this.subscriptions.some((subscription) => subscription.received !== undefined)) return false;
+    if (this.subscriptions.some((subscription) => subscription.received !== undefined || (subscription.queue?.length ?? 0) > 0)) return false;
     for (const token of this.liveTokens.values()) {
       if (token.scope !== this.root || token.compensating || !token.resumable || token.waits !== 1) return false;
       const node = this.model.nodes[token.nodeId];

@@ -113,6 +113,7 @@ describe('event sub-processes', () => {
     expect(nodes['notes-start']).toMatchObject({ isInterrupting: false, event: { kind: 'message', messageRef: 'msg-note', correlationKey: '=complaintId' } });
     expect(nodes['refused-start']).toMatchObject({ event: { kind: 'error', errorRef: 'err-refused' } });
     expect(nodes['any-error-start']).toMatchObject({ event: { kind: 'error' } });
+    expect(nodes['freeze-start']).toMatchObject({ event: { kind: 'signal', signalRef: 'freeze-all' } });
     expect(nodes.withdrawn).toMatchObject({ type: 'subProcess', triggeredByEvent: true, parentId: 'work' });
     expect(nodes.work).not.toHaveProperty('triggeredByEvent');
   });
