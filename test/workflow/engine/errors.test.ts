@@ -3,6 +3,7 @@ import { deployDefinition } from '../../../db/definitions';
 import {
   bpmnErrorType,
   completeTaskUpdateName,
+  moveTokenUpdateName,
   resolveIncidentUpdateName,
   retryIncidentUpdateName,
   unhandledErrorIncidentType,
@@ -149,6 +150,22 @@ describe('bpmnProcess: errors and incidents', () => {
       await expect(handle.result()).rejects.toThrow();
       expect((await handle.describe()).status.name).toBe('CANCELLED');
       expect((await engine.tasks(handle.workflowId)).map((row) => row.status)).toEqual(['cancelled']);
+    });
+
+    it('ops can move the token away from an unhandled error end event', async () => {
+      const handle = await engine.start(unhandledEnd);
+      const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1 && state.openTasks.length === 1);
+
+      await handle.executeUpdate(moveTokenUpdateName, { args: [{ fromNodeId: 'fail', toNodeId: 'review' }] });
+
+      const moved = await engine.waitFor(handle, (state) => state.openTasks.length === 2);
+      expect(moved.incidents).toEqual([]);
+      for (const task of moved.openTasks) {
+        await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: task.taskId, variables: {}, completedBy: 'wang' }] });
+      }
+      await handle.result();
+      expect(path_(await engine.state(handle)).filter((nodeId) => nodeId === 'reviewed')).toHaveLength(2);
+      expect(parked.incidents[0]!.nodeId).toBe('fail');
     });
 
     it('a BpmnError from a service task that only other codes would catch parks the task; resolve moves on with its outputs', async () => {
