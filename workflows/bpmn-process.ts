@@ -819,14 +819,14 @@ class Interpreter {
   private async listen(scope: Scope, eventSubprocess: SubProcess, start: StartEvent, carried: ResumedEventSubscription | undefined): Promise<void> {
     const interrupting = start.isInterrupting !== false;
     const event = start.event;
-    const context = this.context(scope.locals);
     try {
       if (event.kind === 'timer') {
         let subscription: ResumedEventSubscription & { kind: 'timer' };
         if (carried?.kind === 'timer') {
           subscription = { ...carried };
         } else {
-          const schedule = timerSchedule(event.timer, context, Date.now());
+          const schedule = await this.evaluateForListener(scope, start, () => timerSchedule(event.timer, this.context(scope.locals), Date.now()));
+          if (!schedule) return;
           subscription = { kind: 'timer', nodeId: eventSubprocess.id, deadline: Date.now() + schedule.firstDelayMs, remaining: interrupting ? 1 : schedule.repetitions, intervalMs: schedule.intervalMs };
         }
         scope.subscriptions.set(eventSubprocess.id, subscription);
@@ -846,7 +846,12 @@ class Interpreter {
           ({ name, correlationKey } = carried);
         } else {
           name = this.model.messages[event.messageRef]?.name ?? event.messageRef;
-          correlationKey = event.correlationKey === undefined ? undefined : correlationString(evaluateValue(event.correlationKey, context));
+          const expression = event.correlationKey;
+          if (expression !== undefined) {
+            const key = await this.evaluateForListener(scope, start, () => correlationString(evaluateValue(expression, this.context(scope.locals))));
+            if (key === undefined) return;
+            correlationKey = key;
+          }
         }
         scope.subscriptions.set(eventSubprocess.id, { kind: 'message', nodeId: eventSubprocess.id, name, ...(correlationKey !== undefined ? { correlationKey } : {}) });
         for (;;) {
@@ -866,6 +871,33 @@ class Interpreter {
       }
     } finally {
       scope.subscriptions.delete(eventSubprocess.id);
+    }
+  }
+
+  /**
+   * Evaluates what an event sub-process start needs (its timer, its correlation key). A failure
+   * raises an incident at the start event, as in Camunda 8, instead of the start silently never
+   * listening: retry evaluates again (after merging the given variables), resolve leaves this
+   * event sub-process closed for the life of the scope (undefined).
+   */
+  private async evaluateForListener<T>(scope: Scope, start: StartEvent, evaluate: () => T): Promise<T | undefined> {
+    for (;;) {
+      try {
+        return evaluate();
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        const token: Token = { id: `t${++this.tokenSeq}`, nodeId: start.id, scope, since: nowIso(), waits: 0 };
+        this.liveTokens.set(token.id, token);
+        let resolution: IncidentResolution;
+        try {
+          resolution = await this.parkIncident(token, start.id, error, 1);
+        } finally {
+          this.liveTokens.delete(token.id);
+          this.markIndex();
+        }
+        if (resolution.variables) this.mergeVariables(resolution.variables, scope.locals);
+        if (resolution.kind === 'resolve') return undefined;
+      }
     }
   }
 

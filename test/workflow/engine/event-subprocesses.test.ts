@@ -4,6 +4,7 @@ import {
   completeTaskUpdateName,
   messageSignalName,
   resolveIncidentUpdateName,
+  retryIncidentUpdateName,
   unhandledErrorIncidentType,
   type ServiceTaskRequest,
 } from '../../../workflows/contracts';
@@ -111,6 +112,34 @@ describe('bpmnProcess: event sub-processes', () => {
       const quickResult = (await quick.result()) as { variables: Record<string, unknown> };
       expect(quickResult.variables.reminders).toBe(0);
     });
+  });
+
+  it('a timer expression that cannot be evaluated raises an incident at the start event; retry with the variable arms the timer', async () => {
+    const model = buildModel(
+      'sla-missing',
+      [
+        { id: 'start', type: 'startEvent' },
+        { id: 'handle', type: 'userTask' },
+        { id: 'end', type: 'endEvent' },
+        { id: 'breach', type: 'subProcess', triggeredByEvent: true },
+        { id: 'breachStart', type: 'startEvent', parentId: 'breach', event: { kind: 'timer', timer: { kind: 'duration', expression: '=sla' } } },
+        { id: 'breachEnd', type: 'endEvent', parentId: 'breach' },
+      ],
+      [
+        ['f1', 'start', 'handle'],
+        ['f2', 'handle', 'end'],
+        ['b1', 'breachStart', 'breachEnd'],
+      ],
+    );
+    const handle = await engine.start(model, {});
+    const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1 && state.openTasks.length === 1);
+    expect(parked.incidents[0]).toMatchObject({ nodeId: 'breachStart', errorType: 'ExpressionError' });
+
+    await handle.executeUpdate(retryIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id, variables: { sla: 'PT0.2S' } }] });
+
+    await handle.result();
+    expect(path_(await engine.state(handle))).toEqual(['start', 'breachStart', 'breachEnd', 'breach']);
+    expect((await engine.tasks(handle.workflowId)).map((row) => row.status)).toEqual(['cancelled']);
   });
 
   describe('a message start', () => {
