@@ -233,7 +233,14 @@ describe('bpmnProcess: errors and incidents', () => {
       const handle = await engine.start(parent, {}, { businessKey: 'R-1' });
       const parked = await engine.waitFor(handle, (state) => state.incidents.length === 1);
       expect(parked.incidents[0]).toMatchObject({ nodeId: 'call', errorType: unhandledErrorIncidentType, errorCode: 'CREDIT_REFUSED' });
-      await handle.executeUpdate(resolveIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id, variables: {} }] });
+
+      // retry calls the process again (a new child under the same id), which refuses again
+      await handle.executeUpdate(retryIncidentUpdateName, { args: [{ incidentId: parked.incidents[0]!.id }] });
+      const again = await engine.waitFor(handle, (state) => state.incidents.length === 1 && state.incidents[0]!.id !== parked.incidents[0]!.id);
+      expect(again.incidents[0]).toMatchObject({ nodeId: 'call', errorCode: 'CREDIT_REFUSED' });
+      expect((await engine.client.workflow.getHandle('refuse-child:R-1/call').describe()).status.name).toBe('FAILED');
+
+      await handle.executeUpdate(resolveIncidentUpdateName, { args: [{ incidentId: again.incidents[0]!.id, variables: {} }] });
       await handle.result();
       expect(path_(await engine.state(handle))).toEqual(['start', 'call', 'end']);
     });
