@@ -44,6 +44,13 @@ describe('deploying process definitions', () => {
     expect(body.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('deploys a model with event sub-processes at process level and inside a sub-process', async () => {
+    const response = await deploy(unitFixture('event-subprocesses.bpmn'));
+
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({ key: 'event-subprocess-example', version: 1, created: true });
+  });
+
   it('answers a redeploy of identical XML with the same version (200), storing nothing new', async () => {
     const before = await rowCount();
 
@@ -101,6 +108,11 @@ describe('deploying process definitions', () => {
     ['a call activity without calledElement', 'call-activity.bpmn', ['call']],
     ['unattached boundary events', 'boundary-unattached.bpmn', ['floating', 'on-gateway']],
     ['two processes', 'two-processes.bpmn', ['second']],
+    [
+      'broken event sub-processes',
+      'event-subprocess-problems.bpmn',
+      ['flowed', 'two-starts', 'plain-start', 'soft-error-start', 'same-error', 'cycling-start', 'notes-again', 'error-start'],
+    ],
   ])('refuses a model with %s: 400 listing every problem by element id, storing nothing', async (_kind, file, elementIds) => {
     const before = await rowCount();
 
