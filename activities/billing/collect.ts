@@ -284,24 +284,7 @@ export async function loadRecords(
           const record = entry.guided;
           accepted += 1;
           if (options.run && record.period === options.run.period && entry.cycleDay === options.run.cycleDay) acceptedForRun += 1;
-          yield copyLine([
-            record.source,
-            record.recordId,
-            contentHash(record, record.destination),
-            fileId,
-            entry.lineNo,
-            record.usageType,
-            record.serviceNumber,
-            record.subscriptionId,
-            record.billingAccountId,
-            record.orgUnitId,
-            record.period,
-            new Date(record.startMs).toISOString(),
-            record.durationSec,
-            record.volumeBytes,
-            record.messages,
-            record.destination,
-          ]);
+          yield copyLine([record.source, record.recordId, contentHash(record, record.destination), fileId, entry.lineNo, ...usageFields(record)]);
         }
       })(),
     );
@@ -371,26 +354,7 @@ async function loadStaged(
           continue;
         }
         const record = entry.guided;
-        yield copyLine([
-          entry.lineNo,
-          record.source,
-          record.recordId,
-          null,
-          record.usageType,
-          record.serviceNumber,
-          record.subscriptionId,
-          record.billingAccountId,
-          record.orgUnitId,
-          record.period,
-          new Date(record.startMs).toISOString(),
-          record.durationSec,
-          record.volumeBytes,
-          record.messages,
-          record.destination,
-          null,
-          null,
-          null,
-        ]);
+        yield copyLine([entry.lineNo, record.source, record.recordId, null, ...usageFields(record), null, null, null]);
       }
     })(),
   );
@@ -433,6 +397,23 @@ async function loadStaged(
     duplicates: result!.duplicates,
     acceptedForRun: result!.for_run,
   };
+}
+
+/** A guided record's columns from usage_type to destination, as both load paths write them. */
+function usageFields(record: GuidedUsage): (string | number)[] {
+  return [
+    record.usageType,
+    record.serviceNumber,
+    record.subscriptionId,
+    record.billingAccountId,
+    record.orgUnitId,
+    record.period,
+    new Date(record.startMs).toISOString(),
+    record.durationSec,
+    record.volumeBytes,
+    record.messages,
+    record.destination,
+  ];
 }
 
 function rejectedLine(lineNo: number, raw: RawUsage, reason: string, message: string, owner: { billingAccountId: string; orgUnitId: string } | null): string {
