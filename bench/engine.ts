@@ -107,7 +107,9 @@ async function main(): Promise<void> {
     const bundlePath = path.join(config.KEYFLOW_DATA_DIR, 'engine-workflows.bundle.js');
     fs.mkdirSync(config.KEYFLOW_DATA_DIR, { recursive: true });
     fs.writeFileSync(bundlePath, bundle.code);
-    worker = fork(path.join(__dirname, 'engine-worker.ts'), [temporal.address, temporal.namespace, taskQueue, bundlePath], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    // BENCH_ENGINE_CPU_PROFILE=<dir> writes the worker's V8 CPU profiles (one per thread) there.
+    const profile = process.env.BENCH_ENGINE_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_ENGINE_CPU_PROFILE}`] : [];
+    worker = fork(path.join(__dirname, 'engine-worker.ts'), [temporal.address, temporal.namespace, taskQueue, bundlePath], { execArgv: [...profile, '--import', 'tsx'], stdio: 'inherit' });
     await new Promise<void>((resolve, reject) => {
       worker!.once('message', () => resolve());
       worker!.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));

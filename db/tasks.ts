@@ -2,7 +2,7 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { recordAudit, type Actor } from './audit';
 import { decodeCursor, toPage, type Page } from './crm/common';
-import { DataError, notFound } from './errors';
+import { DataError, notFound, staleVersion } from './errors';
 import { orgScope, type OrgScoped } from './scope';
 
 export const humanTask = z.object({
@@ -67,16 +67,28 @@ function visibleTo(caller: TaskCaller) {
 const cursorKey = z.tuple([z.string().datetime(), z.string().max(1000)]);
 
 /**
+ * The tasks a supervisor oversees: those of units in their subtree. A task without a unit is not
+ * tied to a place, so it belongs to no one's team.
+ */
+function supervisedBy(caller: OrgScoped) {
+  return sql.fragment`(t.org_unit_id IS NOT NULL AND ${orgScope(caller, sql.identifier(['t', 'org_unit_id']))})`;
+}
+
+/**
  * `mine`: open tasks assigned to the caller. `group`: open, unclaimed tasks the caller is a
- * candidate for. Oldest first (a queue), keyset-paginated; null for a foreign cursor.
+ * candidate for. `team`: every open task of the caller's subtree, claimed or not (for a
+ * supervisor handing out work). Oldest first (a queue), keyset-paginated; null for a foreign cursor.
  */
 export async function listTasks(
   db: CommonQueryMethods,
   caller: TaskCaller,
-  filter: { view: 'mine' | 'group'; processKey?: string; customerId?: string; limit: number; cursor?: string },
+  filter: { view: 'mine' | 'group' | 'team'; processKey?: string; customerId?: string; assignee?: string; limit: number; cursor?: string },
 ): Promise<Page<HumanTask> | null> {
   const conditions = [sql.fragment`t.status = 'open'`];
-  conditions.push(filter.view === 'mine' ? sql.fragment`t.assignee = ${caller.username}` : sql.fragment`t.assignee IS NULL AND ${candidateOf(caller)}`);
+  if (filter.view === 'mine') conditions.push(sql.fragment`t.assignee = ${caller.username}`);
+  else if (filter.view === 'group') conditions.push(sql.fragment`t.assignee IS NULL AND ${candidateOf(caller)}`);
+  else conditions.push(supervisedBy(caller));
+  if (filter.assignee) conditions.push(sql.fragment`t.assignee = ${filter.assignee}`);
   if (filter.processKey) conditions.push(sql.fragment`t.process_key = ${filter.processKey}`);
   if (filter.customerId) conditions.push(sql.fragment`t.customer_id = ${filter.customerId}`);
   if (filter.cursor !== undefined) {
@@ -155,6 +167,56 @@ export async function unclaimTask(db: CommonQueryMethods, who: Actor, caller: Ta
       accountId: task.customerId,
       before: { assignee: task.assignee },
       after: { assignee: null },
+    });
+    return after;
+  });
+}
+
+/**
+ * A supervisor hands an open task of their subtree to someone, or back to its groups (`assignee`
+ * null), whoever holds it now. The new assignee must be active staff of the supervisor's subtree
+ * and a candidate for the task (one of its groups within their own subtree, or named by the
+ * process), so they can see and complete it. `version` is the task's version the supervisor saw.
+ * @throws DataError NOT_FOUND (missing or outside the subtree), STALE_VERSION, CONFLICT (closed),
+ *   INVALID_REFERENCE (the assignee is not active staff here, or not a candidate)
+ */
+export async function assignTask(
+  db: CommonQueryMethods,
+  who: Actor,
+  supervisor: OrgScoped,
+  id: string,
+  change: { assignee: string | null; version: number },
+): Promise<HumanTask> {
+  return db.transaction(async (tx) => {
+    const task = await tx.maybeOne(sql.type(humanTask)`SELECT ${columns} FROM human_tasks t WHERE t.id = ${id} AND ${supervisedBy(supervisor)} FOR UPDATE`);
+    if (!task) throw notFound('task', id);
+    if (task.version !== change.version) throw staleVersion('task', id, change.version, task.version);
+    if (task.status !== 'open') throw new DataError('CONFLICT', `task ${id} is already ${task.status}`, { reason: 'TASK_CLOSED', status: task.status });
+    if (change.assignee !== null) {
+      const candidate = await tx.exists(sql.type(z.object({}))`
+        SELECT FROM staff s JOIN org_units so ON so.id = s.org_unit_id, human_tasks t
+        WHERE s.username = ${change.assignee} AND s.active AND so.path LIKE ${`${supervisor.orgPath}%`} AND t.id = ${id}
+          AND ((s.roles && t.candidate_groups AND (SELECT path FROM org_units WHERE id = t.org_unit_id) LIKE so.path || '%')
+               OR s.username = ANY (t.candidate_users))`);
+      if (!candidate) {
+        throw new DataError('INVALID_REFERENCE', `${change.assignee} is not active staff of your units who may work on task ${id}`, {
+          field: 'assignee',
+          reason: 'NOT_A_CANDIDATE',
+        });
+      }
+    }
+    if (task.assignee === change.assignee) return task;
+    const after = await tx.one(sql.type(humanTask)`
+      UPDATE human_tasks t SET assignee = ${change.assignee}, claimed_at = ${change.assignee === null ? null : sql.fragment`now()`}, version = version + 1
+      WHERE t.id = ${id} RETURNING ${columns}`);
+    await recordAudit(tx, who, {
+      action: 'task.assign',
+      entityType: 'human_task',
+      entityId: id,
+      orgUnitId: task.orgUnitId,
+      accountId: task.customerId,
+      before: { assignee: task.assignee },
+      after: { assignee: after.assignee },
     });
     return after;
   });

@@ -151,13 +151,14 @@ async function runApi(): Promise<void> {
 
 async function superviseApiProcesses(count: number, logger: Logger): Promise<void> {
   const workers = Array.from({ length: count }, () => cluster.fork());
+  const stopped = (worker: (typeof workers)[number]) =>
+    new Promise<void>((resolve) => {
+      if (worker.isDead()) return resolve();
+      worker.once('exit', () => resolve());
+      worker.kill('SIGTERM');
+    });
   onStop(async () => {
-    await Promise.all(
-      workers.map((worker) => (worker.isDead() ? undefined : new Promise<void>((resolve) => {
-        worker.once('exit', () => resolve());
-        worker.kill('SIGTERM');
-      }))),
-    );
+    await Promise.all(workers.map(stopped));
   });
   for (const worker of workers) {
     // One process gone means requests fail at random: stop all, so the supervisor sees it.
@@ -169,10 +170,12 @@ async function superviseApiProcesses(count: number, logger: Logger): Promise<voi
       process.exitCode = 1;
     });
   }
-  await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
-    worker.once('listening', () => resolve());
-    worker.once('exit', (code) => reject(new Error(`an API process exited with ${code} before it listened`)));
-  })));
+  const listening = (worker: (typeof workers)[number]) =>
+    new Promise<void>((resolve, reject) => {
+      worker.once('listening', () => resolve());
+      worker.once('exit', (code) => reject(new Error(`an API process exited with ${code} before it listened`)));
+    });
+  await Promise.all(workers.map(listening));
   logger.info({ processes: count }, 'API processes listening');
 }
 

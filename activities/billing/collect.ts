@@ -190,6 +190,34 @@ async function* linesOf(filePath: string, records: number): AsyncGenerator<[numb
 /** One record of a delivery after checking and guiding: accepted, or rejected with its reason. */
 type Checked = { lineNo: number; guided: GuidedUsage; cycleDay: number } | { lineNo: number; raw: RawUsage; reason: string; message: string; owner: { billingAccountId: string; orgUnitId: string } | null };
 
+/** How many accepted records are held and sorted together before they are written (see `inAccountRuns`). */
+const accountRunLength = 25_000;
+
+/**
+ * Rating reads a batch of accounts' usage at a time. Written in arrival order, an account's
+ * records lie scattered over the whole month's table, so every batch touched nearly every page
+ * and the run's cost grew with the square of the records (more batches, each reading everything).
+ * Held back `length` at a time and written sorted by billing account, a batch's records lie in a
+ * few runs of adjacent pages: one run per `length` records of the month. Rejections pass at once.
+ */
+async function* inAccountRuns(entries: AsyncIterable<Checked>, length: number): AsyncGenerator<Checked> {
+  let held: Extract<Checked, { guided: GuidedUsage }>[] = [];
+  const release = function* () {
+    held.sort((a, b) => (a.guided.billingAccountId < b.guided.billingAccountId ? -1 : a.guided.billingAccountId > b.guided.billingAccountId ? 1 : a.lineNo - b.lineNo));
+    yield* held;
+    held = [];
+  };
+  for await (const entry of entries) {
+    if ('raw' in entry) {
+      yield entry;
+      continue;
+    }
+    held.push(entry);
+    if (held.length >= length) yield* release();
+  }
+  yield* release();
+}
+
 /** Checks and guides a delivery's lines, one by one, as they stream in. */
 async function* checkedLines(lines: AsyncIterable<[number, string | RawUsage]>, guiding: GuidingContext, nowMs: number, counter: { recordsIn: number }): AsyncGenerator<Checked> {
   for await (const [lineNo, line] of lines) {
@@ -248,7 +276,7 @@ export async function loadRecords(
     await client.copyIn(
       `COPY usage_records (${recordColumns}) FROM STDIN`,
       (async function* () {
-        for await (const entry of checkedLines(lines(), guiding, nowMs, counter)) {
+        for await (const entry of inAccountRuns(checkedLines(lines(), guiding, nowMs, counter), accountRunLength)) {
           if ('raw' in entry) {
             rejected.push(entry);
             continue;
@@ -256,24 +284,7 @@ export async function loadRecords(
           const record = entry.guided;
           accepted += 1;
           if (options.run && record.period === options.run.period && entry.cycleDay === options.run.cycleDay) acceptedForRun += 1;
-          yield copyLine([
-            record.source,
-            record.recordId,
-            contentHash(record, record.destination),
-            fileId,
-            entry.lineNo,
-            record.usageType,
-            record.serviceNumber,
-            record.subscriptionId,
-            record.billingAccountId,
-            record.orgUnitId,
-            record.period,
-            new Date(record.startMs).toISOString(),
-            record.durationSec,
-            record.volumeBytes,
-            record.messages,
-            record.destination,
-          ]);
+          yield copyLine([record.source, record.recordId, contentHash(record, record.destination), fileId, entry.lineNo, ...usageFields(record)]);
         }
       })(),
     );
@@ -343,26 +354,7 @@ async function loadStaged(
           continue;
         }
         const record = entry.guided;
-        yield copyLine([
-          entry.lineNo,
-          record.source,
-          record.recordId,
-          null,
-          record.usageType,
-          record.serviceNumber,
-          record.subscriptionId,
-          record.billingAccountId,
-          record.orgUnitId,
-          record.period,
-          new Date(record.startMs).toISOString(),
-          record.durationSec,
-          record.volumeBytes,
-          record.messages,
-          record.destination,
-          null,
-          null,
-          null,
-        ]);
+        yield copyLine([entry.lineNo, record.source, record.recordId, null, ...usageFields(record), null, null, null]);
       }
     })(),
   );
@@ -405,6 +397,23 @@ async function loadStaged(
     duplicates: result!.duplicates,
     acceptedForRun: result!.for_run,
   };
+}
+
+/** A guided record's columns from usage_type to destination, as both load paths write them. */
+function usageFields(record: GuidedUsage): (string | number)[] {
+  return [
+    record.usageType,
+    record.serviceNumber,
+    record.subscriptionId,
+    record.billingAccountId,
+    record.orgUnitId,
+    record.period,
+    new Date(record.startMs).toISOString(),
+    record.durationSec,
+    record.volumeBytes,
+    record.messages,
+    record.destination,
+  ];
 }
 
 function rejectedLine(lineNo: number, raw: RawUsage, reason: string, message: string, owner: { billingAccountId: string; orgUnitId: string } | null): string {

@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, is
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
 import { recordAudit } from '../../db/audit';
-import { claimTask, completableBy, getTask, humanTask, listTasks, unclaimTask } from '../../db/tasks';
+import { assignTask, claimTask, completableBy, getTask, humanTask, listTasks, unclaimTask } from '../../db/tasks';
 import { completeTaskUpdateName, updateRejections, type CompleteTaskInput } from '../../workflows/contracts';
 import type { ApiDependencies } from '../app';
 import { ApiError } from '../errors';
@@ -11,6 +11,15 @@ import { badCursor, cursor, limit, pageOf } from '../schemas';
 
 const taskId = z.object({ id: z.string().min(1).max(1000).describe('`<workflowId>/<nodeId>/<loopCounter>`, URL-encoded') }).strict();
 const taskQuery = z.object({ processKey: z.string().min(1).max(200).optional(), customerId: z.string().min(1).max(64).optional(), limit, cursor: cursor.optional() }).strict();
+const teamQuery = taskQuery.extend({ assignee: z.string().min(1).max(64).optional().describe('only tasks held by this username') }).strict();
+const assignBody = z
+  .object({
+    assignee: z.string().min(1).max(64).nullable().describe("the username to hand the task to; null gives it back to its groups"),
+    version: z.number().int().min(0).describe('the version of the task you saw'),
+  })
+  .strict();
+/** Who hands out work: supervisors (and admins) over the tasks of their subtree. */
+const supervisors = ['supervisor', 'admin'] as const;
 const variablesLimit = 256 * 1024;
 
 const completeBody = z
@@ -23,7 +32,7 @@ const completeDeadlineMs = 30_000;
 
 /**
  * The task inbox: my tasks, my groups' tasks (a group is a role; within my org subtree), claim,
- * unclaim, and complete — which hands the form data to the process through the engine's
+ * unclaim, a supervisor's view of the team's tasks and hand-out (assign), and complete — which hands the form data to the process through the engine's
  * `completeTask` update and answers only once the engine has accepted or refused it.
  */
 export function createTaskRoutes({ pool, temporal }: ApiDependencies): ApiRoutes {
@@ -51,6 +60,18 @@ export function createTaskRoutes({ pool, temporal }: ApiDependencies): ApiRoutes
         response: { status: 200, description: 'a page of tasks', schema: pageOf(humanTask) },
       },
       async ({ staff, query }) => (await listTasks(pool, staff, { ...query, view: 'group' })) ?? Promise.reject(badCursor()),
+    )
+    .add(
+      {
+        method: 'get',
+        path: '/api/tasks/team',
+        summary: 'Every open task of my org subtree, claimed or not, oldest first (for supervisors handing out work)',
+        tags: ['tasks'],
+        access: supervisors,
+        query: teamQuery,
+        response: { status: 200, description: 'a page of tasks', schema: pageOf(humanTask) },
+      },
+      async ({ staff, query }) => (await listTasks(pool, staff, { ...query, view: 'team' })) ?? Promise.reject(badCursor()),
     )
     .add(
       {
@@ -90,6 +111,23 @@ export function createTaskRoutes({ pool, temporal }: ApiDependencies): ApiRoutes
         errors: ['NOT_FOUND', 'CONFLICT'],
       },
       async ({ req, staff, params }) => unclaimTask(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id),
+    )
+    .add(
+      {
+        method: 'post',
+        path: '/api/tasks/:id/assign',
+        summary: 'Hand a task of my subtree to one of its candidates, or back to its groups',
+        description:
+          'The assignee must be active staff of your subtree who may work on the task (a member of one of its groups whose units include the ' +
+          "task's unit, or a user the process named): otherwise 422. A task changed since you read it answers 409, as does a closed one.",
+        tags: ['tasks'],
+        access: supervisors,
+        params: taskId,
+        body: assignBody,
+        response: { status: 200, description: 'the task, with its new assignee', schema: humanTask },
+        errors: ['NOT_FOUND', 'CONFLICT', 'UNPROCESSABLE'],
+      },
+      async ({ req, staff, params, body }) => assignTask(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, body),
     )
     .add(
       {

@@ -1,4 +1,4 @@
-import { sql, type CommonQueryMethods } from 'slonik';
+import { sql, type CommonQueryMethods, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { recordAudit, type Actor, type AuditEntry } from '../audit';
 import { notFound, staleVersion } from '../errors';
@@ -55,6 +55,32 @@ export function toPage<T>(rows: readonly T[], limit: number, keyOf: (row: T) => 
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };
+}
+
+const newestFirstCursor = z.tuple([z.string().datetime(), z.string().max(64)]);
+
+/**
+ * The lists read newest first (orders, tickets): rows of `from` (whose table goes by `alias`)
+ * matching `conditions`, keyset-paginated on (created_at, id) descending. Null for a cursor this
+ * API did not write.
+ */
+export async function newestFirstPage<T extends z.ZodType<{ createdAt: string; id: string }>>(
+  db: CommonQueryMethods,
+  row: T,
+  query: { columns: FragmentSqlToken; from: FragmentSqlToken; alias: string; conditions: FragmentSqlToken[]; limit: number; cursor?: string },
+): Promise<Page<z.infer<T>> | null> {
+  const conditions = [...query.conditions];
+  if (query.cursor !== undefined) {
+    const before = decodeCursor(query.cursor, newestFirstCursor);
+    if (!before) return null;
+    conditions.push(sql.fragment`(${sql.identifier([query.alias, 'created_at'])}, ${sql.identifier([query.alias, 'id'])}) < (${before[0]}::timestamptz, ${before[1]})`);
+  }
+  const order = sql.fragment`${sql.identifier([query.alias, 'created_at'])} DESC, ${sql.identifier([query.alias, 'id'])} DESC`;
+  const rows = await db.any(sql.type(row)`
+    SELECT ${query.columns} FROM ${query.from}
+    WHERE ${sql.join(conditions, sql.fragment` AND `)}
+    ORDER BY ${order} LIMIT ${query.limit + 1}`);
+  return toPage(rows as readonly z.infer<T>[], query.limit, (item: z.infer<T>) => [item.createdAt, item.id]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { orgScope, type OrgScoped } from '../scope';
-import { decodeCursor, int8, minor, toPage, type Page } from './common';
+import { int8, minor, newestFirstPage, type Page } from './common';
 
 export const orderStatuses = ['draft', 'submitted', 'in_progress', 'completed', 'cancelled', 'failed'] as const;
 export const orderTypes = ['new', 'change', 'terminate', 'relocate'] as const;
@@ -51,8 +51,6 @@ const columns = sql.fragment`
   r.one_off_total_minor AS "oneOffTotalMinor", r.monthly_total_minor AS "monthlyTotalMinor", r.notes, r.submitted_at AS "submittedAt",
   r.completed_at AS "completedAt", r.version, r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
 
-const cursorKey = z.tuple([z.string().datetime(), z.string().max(64)]);
-
 /** Orders in the caller's subtree, newest first, keyset-paginated; null for a foreign cursor. */
 export async function listOrders(
   db: CommonQueryMethods,
@@ -63,16 +61,7 @@ export async function listOrders(
   if (filter.accountId) conditions.push(sql.fragment`r.account_id = ${filter.accountId}`);
   if (filter.status) conditions.push(sql.fragment`r.status = ${filter.status}`);
   if (filter.orderType) conditions.push(sql.fragment`r.order_type = ${filter.orderType}`);
-  if (filter.cursor !== undefined) {
-    const before = decodeCursor(filter.cursor, cursorKey);
-    if (!before) return null;
-    conditions.push(sql.fragment`(r.created_at, r.id) < (${before[0]}::timestamptz, ${before[1]})`);
-  }
-  const rows = await db.any(sql.type(order)`
-    SELECT ${columns} FROM orders r JOIN key_accounts a ON a.id = r.account_id
-    WHERE ${sql.join(conditions, sql.fragment` AND `)}
-    ORDER BY r.created_at DESC, r.id DESC LIMIT ${filter.limit + 1}`);
-  return toPage(rows, filter.limit, (row) => [row.createdAt, row.id]);
+  return newestFirstPage(db, order, { columns, from: sql.fragment`orders r JOIN key_accounts a ON a.id = r.account_id`, alias: 'r', conditions, limit: filter.limit, cursor: filter.cursor });
 }
 
 export async function getOrder(db: CommonQueryMethods, scope: OrgScoped, id: string): Promise<OrderWithItems | null> {

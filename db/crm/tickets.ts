@@ -1,7 +1,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { orgScope, type OrgScoped } from '../scope';
-import { decodeCursor, int8, severities, toPage, type Page } from './common';
+import { int8, newestFirstPage, severities, type Page } from './common';
 
 export const troubleTicketStatuses = ['open', 'acknowledged', 'in_progress', 'resolved', 'closed', 'cancelled'] as const;
 export const openTroubleTicketStatuses = ['open', 'acknowledged', 'in_progress'] as const;
@@ -41,8 +41,6 @@ const ticketColumns = sql.fragment`
   t.resolved_at AS "resolvedAt", t.closed_at AS "closedAt", t.resolution, t.workflow_id AS "workflowId", t.version,
   t.created_at AS "createdAt", t.updated_at AS "updatedAt"`;
 
-const cursorKey = z.tuple([z.string().datetime(), z.string().max(64)]);
-
 export interface TroubleTicketFilter {
   accountId?: string;
   kind?: 'complaint' | 'fault';
@@ -64,16 +62,14 @@ export async function listTroubleTickets(db: CommonQueryMethods, scope: OrgScope
   if (filter.severity) conditions.push(sql.fragment`t.severity = ${filter.severity}`);
   if (filter.open) conditions.push(sql.fragment`t.status IN ('open', 'acknowledged', 'in_progress')`);
   if (filter.overdue) conditions.push(sql.fragment`t.status IN ('open', 'acknowledged', 'in_progress') AND t.sla_due_at < now()`);
-  if (filter.cursor !== undefined) {
-    const before = decodeCursor(filter.cursor, cursorKey);
-    if (!before) return null;
-    conditions.push(sql.fragment`(t.created_at, t.id) < (${before[0]}::timestamptz, ${before[1]})`);
-  }
-  const rows = await db.any(sql.type(troubleTicket)`
-    SELECT ${ticketColumns} FROM trouble_tickets t JOIN key_accounts a ON a.id = t.account_id
-    WHERE ${sql.join(conditions, sql.fragment` AND `)}
-    ORDER BY t.created_at DESC, t.id DESC LIMIT ${filter.limit + 1}`);
-  return toPage(rows, filter.limit, (row) => [row.createdAt, row.id]);
+  return newestFirstPage(db, troubleTicket, {
+    columns: ticketColumns,
+    from: sql.fragment`trouble_tickets t JOIN key_accounts a ON a.id = t.account_id`,
+    alias: 't',
+    conditions,
+    limit: filter.limit,
+    cursor: filter.cursor,
+  });
 }
 
 export async function getTroubleTicket(db: CommonQueryMethods, scope: OrgScoped, id: string): Promise<TroubleTicket | null> {
@@ -133,16 +129,14 @@ export async function listSupervisionTickets(
   if (filter.status) conditions.push(sql.fragment`v.status = ${filter.status}`);
   if (filter.accountId) conditions.push(sql.fragment`v.account_id = ${filter.accountId}`);
   if (filter.overdue) conditions.push(sql.fragment`v.status IN ('issued', 'accepted', 'in_progress') AND v.due_at < now()`);
-  if (filter.cursor !== undefined) {
-    const before = decodeCursor(filter.cursor, cursorKey);
-    if (!before) return null;
-    conditions.push(sql.fragment`(v.created_at, v.id) < (${before[0]}::timestamptz, ${before[1]})`);
-  }
-  const rows = await db.any(sql.type(supervisionTicket)`
-    SELECT ${supervisionColumns} FROM supervision_tickets v JOIN org_units o ON o.id = v.org_unit_id
-    WHERE ${sql.join(conditions, sql.fragment` AND `)}
-    ORDER BY v.created_at DESC, v.id DESC LIMIT ${filter.limit + 1}`);
-  return toPage(rows, filter.limit, (row) => [row.createdAt, row.id]);
+  return newestFirstPage(db, supervisionTicket, {
+    columns: supervisionColumns,
+    from: sql.fragment`supervision_tickets v JOIN org_units o ON o.id = v.org_unit_id`,
+    alias: 'v',
+    conditions,
+    limit: filter.limit,
+    cursor: filter.cursor,
+  });
 }
 
 export async function getSupervisionTicket(db: CommonQueryMethods, scope: OrgScoped, id: string): Promise<SupervisionTicket | null> {

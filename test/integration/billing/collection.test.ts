@@ -163,4 +163,21 @@ describe('usage collection from the mediation inbox', () => {
     await expect(fs.readdir(options.layout.inbox)).resolves.toEqual(['MSC-SZ-01_0009.csv']);
     expect((await collect()).accepted).toBe(1);
   });
+
+  it("writes a delivery's records grouped by billing account, so a rating batch reads adjacent pages", async () => {
+    const lines = operator.subscriptions.flat();
+    // interleaved in the file: account 2, 0, 1, 2, 0, 1, …
+    const usage = Array.from({ length: 30 }, (_, index) =>
+      call(`grouped-${index}`, lines[(index * 5 + 4) % lines.length]!.serviceNumber, `2025-03-05T${String(index % 24).padStart(2, '0')}:00:00+08:00`, { durationSec: String(60 + index) }),
+    );
+    await drop('MSC-SZ-01_0002.csv', mediationFileText(usage));
+
+    await collect();
+
+    const physical = await database.pool.anyFirst(sql.type(z.object({ billing_account_id: z.string() }))`
+      SELECT billing_account_id FROM usage_records WHERE record_id LIKE 'grouped-%' ORDER BY ctid`);
+    expect(physical).toHaveLength(30);
+    expect(physical).toEqual([...physical].sort());
+    expect(new Set(physical).size).toBe(3);
+  });
 });

@@ -23,7 +23,7 @@ interface Call {
  * The access policy, route by route: which roles each admits. Requests are built fresh per call
  * (versions move, ids must be unique), so an allowed call can really succeed.
  */
-function policy(f: () => AccountFixture, read: (path: string) => Promise<any>): { route: string; allowed: Role[]; call: () => Promise<Call> }[] {
+function policy(f: () => AccountFixture, read: (path: string) => Promise<any>, newTask: () => Promise<{ id: string; version: number }>): { route: string; allowed: Role[]; call: () => Promise<Call> }[] {
   const unique = () => randomBytes(3).toString('hex').toUpperCase();
   return [
     { route: 'GET /api/accounts', allowed: customerReaders, call: async () => ({ method: 'GET', path: '/api/accounts' }) },
@@ -138,6 +138,15 @@ function policy(f: () => AccountFixture, read: (path: string) => Promise<any>): 
     },
     { route: 'GET /api/tasks/mine', allowed: everyone, call: async () => ({ method: 'GET', path: '/api/tasks/mine' }) },
     { route: 'GET /api/tasks/group', allowed: everyone, call: async () => ({ method: 'GET', path: '/api/tasks/group' }) },
+    { route: 'GET /api/tasks/team', allowed: ['supervisor', 'admin'], call: async () => ({ method: 'GET', path: '/api/tasks/team' }) },
+    {
+      route: 'POST /api/tasks/:id/assign',
+      allowed: ['supervisor', 'admin'],
+      call: async () => {
+        const task = await newTask();
+        return { method: 'POST', path: `/api/tasks/${encodeURIComponent(task.id)}/assign`, body: { assignee: null, version: task.version } };
+      },
+    },
     { route: 'GET /api/openapi.json', allowed: everyone, call: async () => ({ method: 'GET', path: '/api/openapi.json' }) },
   ];
 }
@@ -175,7 +184,11 @@ describe('roles: each route admits the roles it names and refuses the rest', () 
   };
   const auditCount = () => database.pool.oneFirst(sql.type(z.object({ count: z.coerce.number() }))`SELECT count(*) AS count FROM audit_log`);
 
-  const table = policy(() => fixture, read);
+  const newTask = async () => {
+    const id = await insertTask(database.pool, { candidateGroups: ['customer_manager'], orgUnitId: testOrg.tianhe });
+    return { id, version: await database.pool.oneFirst(sql.type(z.object({ version: z.number() }))`SELECT version FROM human_tasks WHERE id = ${id}`) };
+  };
+  const table = policy(() => fixture, read, newTask);
 
   it('covers every route of the CRM, admin and inbox API', () => {
     expect(table.length).toBeGreaterThanOrEqual(30);

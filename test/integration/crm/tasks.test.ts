@@ -5,7 +5,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { startApi, type RunningApi } from '../../../api/server';
 import type { Config } from '../../../runtime/config';
-import { loginAs, seedOrgTree, testOrg, type Session, type TestStaff } from '../../support/auth';
+import { createTestStaff, loginAs, seedOrgTree, testOrg, type Session, type TestStaff } from '../../support/auth';
 import { insertTask } from '../../support/crm';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { updateRejections } from '../../../workflows/contracts';
@@ -129,6 +129,82 @@ describe('the task inbox', () => {
       const claim = await call(tianheManager, 'POST', taskPath(closedTask, '/claim'));
       expect(claim.status).toBe(409);
       expect(claim.body.error.details.reason).toBe('TASK_CLOSED');
+    });
+  });
+
+  describe('a supervisor hands out work', () => {
+    let unclaimed: string;
+    let heldByOther: string;
+    let elsewhere: string;
+    let closed: string;
+    let tianheDispatcher: TestStaff;
+    let retired: TestStaff;
+    const task = async (taskId: string) => (await call(guangzhouSupervisor, 'GET', taskPath(taskId))).body;
+    const assign = (caller: Caller, taskId: string, assignee: string | null, version: number) => call(caller, 'POST', taskPath(taskId, '/assign'), { assignee, version });
+
+    beforeAll(async () => {
+      unclaimed = await insertTask(database.pool, { candidateGroups: ['customer_manager'], orgUnitId: testOrg.tianheArea });
+      heldByOther = await insertTask(database.pool, { candidateGroups: ['customer_manager'], orgUnitId: testOrg.tianhe, assignee: guangzhouSupervisor.staff.username });
+      elsewhere = await insertTask(database.pool, { candidateGroups: ['customer_manager'], orgUnitId: testOrg.nanshan });
+      closed = await insertTask(database.pool, { candidateGroups: ['customer_manager'], orgUnitId: testOrg.tianhe, status: 'completed' });
+      tianheDispatcher = await createTestStaff(database.pool, { roles: ['dispatcher'], orgUnitId: testOrg.tianhe });
+      retired = await createTestStaff(database.pool, { roles: ['customer_manager'], orgUnitId: testOrg.tianhe });
+      await database.pool.query(sql.type(z.object({}))`UPDATE staff SET active = false WHERE username = ${retired.username}`);
+    });
+
+    it("lists every open task of the supervisor's subtree, claimed or not, and only to supervisors", async () => {
+      const team = ids((await call(guangzhouSupervisor, 'GET', '/api/tasks/team')).body);
+      const held = ids((await call(guangzhouSupervisor, 'GET', `/api/tasks/team?assignee=${guangzhouSupervisor.staff.username}`)).body);
+
+      expect(team).toEqual(expect.arrayContaining([unclaimed, heldByOther]));
+      expect(team).not.toContain(elsewhere);
+      expect(team).not.toContain(closed);
+      expect(held).toEqual([heldByOther]);
+      expect((await call(tianheManager, 'GET', '/api/tasks/team')).status).toBe(403);
+    });
+
+    it("hands a task to a candidate, who then finds it among their own, with an audit row; null gives it back to the groups", async () => {
+      const before = await task(heldByOther);
+
+      const given = await assign(guangzhouSupervisor, heldByOther, tianheManager.staff.username, before.version);
+
+      expect(given.status).toBe(200);
+      expect(given.body).toMatchObject({ assignee: tianheManager.staff.username, version: before.version + 1 });
+      expect(ids((await call(tianheManager, 'GET', '/api/tasks/mine')).body)).toContain(heldByOther);
+
+      const back = await assign(guangzhouSupervisor, heldByOther, null, given.body.version);
+
+      expect(back.body).toMatchObject({ assignee: null, claimedAt: null });
+      expect(ids((await call(tianheManager, 'GET', '/api/tasks/group')).body)).toContain(heldByOther);
+      const audit = await database.pool.any(sql.type(z.object({ actor: z.string(), after: z.unknown() }))`
+        SELECT actor, after FROM audit_log WHERE entity_type = 'human_task' AND entity_id = ${heldByOther} AND action = 'task.assign' ORDER BY id`);
+      expect(audit).toEqual([
+        { actor: guangzhouSupervisor.staff.username, after: { assignee: tianheManager.staff.username } },
+        { actor: guangzhouSupervisor.staff.username, after: { assignee: null } },
+      ]);
+    });
+
+    it('refuses an assignee who could not work on the task with 422, changing nothing', async () => {
+      const { version } = await task(unclaimed);
+      for (const assignee of [tianheDispatcher.username, nanshanManager.staff.username, retired.username, 'nobody-here']) {
+        const refused = await assign(guangzhouSupervisor, unclaimed, assignee, version);
+        expect({ assignee, status: refused.status, reason: refused.body.error.details?.reason }).toEqual({ assignee, status: 422, reason: 'NOT_A_CANDIDATE' });
+      }
+      expect(await task(unclaimed)).toMatchObject({ assignee: null, version });
+    });
+
+    it('answers 409 for a stale version or a closed task, 404 outside the subtree, 403 to non-supervisors and 400 for a bad body', async () => {
+      const { version } = await task(unclaimed);
+
+      expect((await assign(guangzhouSupervisor, unclaimed, tianheManager.staff.username, version + 5)).status).toBe(409);
+      const closedTask = await database.pool.oneFirst(sql.type(z.object({ version: z.number() }))`SELECT version FROM human_tasks WHERE id = ${closed}`);
+      expect((await assign(guangzhouSupervisor, closed, tianheManager.staff.username, closedTask)).body.error.details.reason).toBe('TASK_CLOSED');
+      expect((await assign(guangzhouSupervisor, elsewhere, tianheManager.staff.username, 0)).status).toBe(404);
+      expect((await assign(tianheManager, unclaimed, tianheManager.staff.username, version)).status).toBe(403);
+      for (const body of [{ assignee: tianheManager.staff.username }, { assignee: 7, version }, { assignee: 'x', version, extra: true }]) {
+        expect((await call(guangzhouSupervisor, 'POST', taskPath(unclaimed, '/assign'), body)).status).toBe(400);
+      }
+      expect(await task(unclaimed)).toMatchObject({ assignee: null, version });
     });
   });
 
