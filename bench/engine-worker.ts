@@ -1,22 +1,26 @@
 // The bench's worker, in a process of its own so its RSS is the worker's alone.
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { withWorkflowStackTraceLimit } from '../runtime/workflow-stack-traces';
 import type { ServiceTaskRequest } from '../workflows/contracts';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const [address, namespace, taskQueue, bundlePath] = process.argv.slice(2) as [string, string, string, string];
+  const [address, namespace, taskQueue, bundlePath, stackTraceLimit] = process.argv.slice(2) as [string, string, string, string, string];
   const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({
-    connection,
-    namespace,
-    taskQueue,
-    workflowBundle: { codePath: bundlePath },
-    activities: {
-      async 'bench.step'(request: ServiceTaskRequest) {
-        return { [`${request.context.nodeId}Done`]: true };
+  // As the production worker runs workflows (runtime/worker.ts), so the bench measures that.
+  const worker = await withWorkflowStackTraceLimit(Number(stackTraceLimit), () =>
+    Worker.create({
+      connection,
+      namespace,
+      taskQueue,
+      workflowBundle: { codePath: bundlePath },
+      activities: {
+        async 'bench.step'(request: ServiceTaskRequest) {
+          return { [`${request.context.nodeId}Done`]: true };
+        },
       },
-    },
-  });
+    }),
+  );
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:engine [N]` (or BENCH_ENGINE_N): the same five-step process — 3 service tasks, an
  * exclusive gateway, a parallel split/join — run N times as a bpmnProcess and as a hand-written
- * workflow, against one Temporal dev server this bench starts on its own ports. Prints instances/s,
+ * workflow, against one Temporal dev server this bench starts on its own ports, in alternating rounds
+ * (BENCH_ENGINE_ROUNDS, default 4) so neither shape runs on a fresher server. Prints instances/s,
  * their ratio, start-to-complete latencies and the worker's RSS; the last line is JSON.
  */
 import { fork } from 'node:child_process';
@@ -19,6 +20,7 @@ import type { FlowNode, ProcessModel } from '../workflows/model';
 
 const n = Number(process.argv[2] ?? process.env.BENCH_ENGINE_N ?? 2_000);
 const concurrency = Number(process.env.BENCH_ENGINE_CONCURRENCY ?? 100);
+const rounds = Math.max(1, Number(process.env.BENCH_ENGINE_ROUNDS ?? 4));
 const portBase = Number(process.env.KEYFLOW_BENCH_PORT_BASE ?? 56470);
 
 function service(id: string): FlowNode {
@@ -63,7 +65,13 @@ interface RunFigures {
   p99Ms: number;
 }
 
-async function runMany(label: string, count: number, startOne: (index: number) => Promise<unknown>): Promise<RunFigures> {
+interface Run {
+  count: number;
+  seconds: number;
+  latencies: number[];
+}
+
+async function runMany(count: number, startOne: (index: number) => Promise<unknown>): Promise<Run> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -77,11 +85,17 @@ async function runMany(label: string, count: number, startOne: (index: number) =
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
+  return { count, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+/** Instances/s over all rounds of one shape (its instances over the time they ran), and latencies. */
+function figuresOf(label: string, runs: Run[]): RunFigures {
+  const count = runs.reduce((sum, run) => sum + run.count, 0);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const latencies = runs.flatMap((run) => run.latencies).sort((a, b) => a - b);
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
   const figures = { perSec: count / seconds, p50Ms: pick(0.5), p99Ms: pick(0.99) };
-  if (label) console.log(`${label.padEnd(12)} ${count} instances in ${seconds.toFixed(1)} s: ${figures.perSec.toFixed(1)}/s, p50 ${figures.p50Ms.toFixed(0)} ms, p99 ${figures.p99Ms.toFixed(0)} ms`);
+  console.log(`${label.padEnd(12)} ${count} instances in ${seconds.toFixed(1)} s: ${figures.perSec.toFixed(1)}/s, p50 ${figures.p50Ms.toFixed(0)} ms, p99 ${figures.p99Ms.toFixed(0)} ms`);
   return figures;
 }
 
@@ -109,7 +123,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(bundlePath, bundle.code);
     // BENCH_ENGINE_CPU_PROFILE=<dir> writes the worker's V8 CPU profiles (one per thread) there.
     const profile = process.env.BENCH_ENGINE_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_ENGINE_CPU_PROFILE}`] : [];
-    worker = fork(path.join(__dirname, 'engine-worker.ts'), [temporal.address, temporal.namespace, taskQueue, bundlePath], { execArgv: [...profile, '--import', 'tsx'], stdio: 'inherit' });
+    worker = fork(path.join(__dirname, 'engine-worker.ts'), [temporal.address, temporal.namespace, taskQueue, bundlePath, String(config.KEYFLOW_WORKFLOW_STACK_TRACE_LIMIT)], { execArgv: [...profile, '--import', 'tsx'], stdio: 'inherit' });
     await new Promise<void>((resolve, reject) => {
       worker!.once('message', () => resolve());
       worker!.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
@@ -143,19 +157,35 @@ async function main(): Promise<void> {
       return client.workflow.execute('handWrittenFiveStep', { taskQueue, workflowId: `hand:${businessKey}`, args: [{ businessKey, variables: { amount: 500, index } }] });
     };
 
-    console.log(`bench:engine — ${n} instances each, ${concurrency} in flight, dev server ${temporal.address}`);
+    console.log(`bench:engine — ${n} instances each in ${rounds} alternating rounds, ${concurrency} in flight, dev server ${temporal.address}`);
     const warmup = Math.min(200, n);
-    await runMany('', warmup, handWritten('warm'));
-    await runMany('', warmup, interpreter('warm'));
-    const hand = await runMany('hand-written', n, handWritten('h'));
-    const bpmn = await runMany('bpmnProcess', n, interpreter('b'));
+    await runMany(warmup, handWritten('warm'));
+    await runMany(warmup, interpreter('warm'));
+    // The dev server slows as its history store grows, so the two shapes take turns in rounds,
+    // each going first in every other round: neither gains from running on a fresher server.
+    const handRuns: Run[] = [];
+    const bpmnRuns: Run[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const size = Math.floor(n / rounds) + (round < n % rounds ? 1 : 0);
+      const runHand = async () => handRuns.push(await runMany(size, handWritten(`h${round}`)));
+      const runBpmn = async () => bpmnRuns.push(await runMany(size, interpreter(`b${round}`)));
+      if (round % 2 === 0) {
+        await runHand();
+        await runBpmn();
+      } else {
+        await runBpmn();
+        await runHand();
+      }
+    }
+    const hand = figuresOf('hand-written', handRuns);
+    const bpmn = figuresOf('bpmnProcess', bpmnRuns);
     const rss = await new Promise<{ rss: number; peakRss: number }>((resolve) => {
       worker!.once('message', (message) => resolve(message as { rss: number; peakRss: number }));
       worker!.send('rss');
     });
     const events = async (workflowId: string) => (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
-    const bpmnEvents = await events(`bench:b-${run}-0`);
-    const handEvents = await events(`hand:h-${run}-0`);
+    const bpmnEvents = await events(`bench:b0-${run}-0`);
+    const handEvents = await events(`hand:h0-${run}-0`);
     console.log(`history events per instance: bpmnProcess ${bpmnEvents}, hand-written ${handEvents}`);
     await connection.close();
     const ratio = bpmn.perSec / hand.perSec;

@@ -63,6 +63,7 @@ export const configSchema = z.object({
 
   KEYFLOW_API_HOST: z.string().default('127.0.0.1'),
   KEYFLOW_API_PORT: port.default(3000),
+  KEYFLOW_WORKFLOW_STACK_TRACE_LIMIT: z.coerce.number().int().min(1).max(100).default(2),
   KEYFLOW_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   KEYFLOW_API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 1mb').default('1mb'),
   KEYFLOW_SIM_PORT: port.default(3100),

@@ -5,6 +5,7 @@ import { createDatabasePool, type DatabasePool } from '../db/pool';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import { temporalConnectionOptions } from './services/temporal';
+import { withWorkflowStackTraceLimit } from './workflow-stack-traces';
 
 export const workflowsPath = path.join(__dirname, '..', 'workflows', 'index.ts');
 
@@ -64,13 +65,15 @@ export async function createKeyflowWorker(config: Config, logger: Logger, option
       address,
     ),
   );
-  const worker = await Worker.create({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: options.taskQueue ?? config.KEYFLOW_TASK_QUEUE,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
-    activities: { ...createActivities({ pool, config, logger, now: () => new Date() }), ...options.activities },
-  });
+  const worker = await withWorkflowStackTraceLimit(config.KEYFLOW_WORKFLOW_STACK_TRACE_LIMIT, () =>
+    Worker.create({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: options.taskQueue ?? config.KEYFLOW_TASK_QUEUE,
+      ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
+      activities: { ...createActivities({ pool, config, logger, now: () => new Date() }), ...options.activities },
+    }),
+  );
   let running: Promise<void> | undefined;
   return {
     worker,
