@@ -191,7 +191,7 @@ async function* linesOf(filePath: string, records: number): AsyncGenerator<[numb
 type Checked = { lineNo: number; guided: GuidedUsage; cycleDay: number } | { lineNo: number; raw: RawUsage; reason: string; message: string; owner: { billingAccountId: string; orgUnitId: string } | null };
 
 /** How many accepted records are held and sorted together before they are written (see `inAccountRuns`). */
-const accountRunLength = 25_000;
+const accountRunLength = 5_000;
 
 /**
  * Rating reads a batch of accounts' usage at a time. Written in arrival order, an account's
