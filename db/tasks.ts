@@ -117,6 +117,23 @@ export function completableBy(task: HumanTask, caller: TaskCaller): DataError | 
   return null;
 }
 
+/** Gives a locked task to `assignee` (null: back to its groups), bumping its version, with the audit row. */
+async function setAssignee(tx: CommonQueryMethods, who: Actor, task: HumanTask, assignee: string | null, action: 'task.claim' | 'task.unclaim' | 'task.assign'): Promise<HumanTask> {
+  const after = await tx.one(sql.type(humanTask)`
+    UPDATE human_tasks t SET assignee = ${assignee}, claimed_at = ${assignee === null ? null : sql.fragment`now()`}, version = version + 1
+    WHERE t.id = ${task.id} RETURNING ${columns}`);
+  await recordAudit(tx, who, {
+    action,
+    entityType: 'human_task',
+    entityId: task.id,
+    orgUnitId: task.orgUnitId,
+    accountId: task.customerId,
+    before: { assignee: task.assignee },
+    after: { assignee: after.assignee },
+  });
+  return after;
+}
+
 /**
  * Claims an open, unclaimed task for the caller. Claiming one's own task again changes nothing.
  * @throws DataError NOT_FOUND (missing or not visible), CONFLICT (closed, or claimed by someone else)
@@ -128,18 +145,7 @@ export async function claimTask(db: CommonQueryMethods, who: Actor, caller: Task
     const refusal = completableBy(task, caller);
     if (refusal) throw refusal;
     if (task.assignee === caller.username) return task;
-    const after = await tx.one(sql.type(humanTask)`
-      UPDATE human_tasks t SET assignee = ${caller.username}, claimed_at = now(), version = version + 1 WHERE t.id = ${id} RETURNING ${columns}`);
-    await recordAudit(tx, who, {
-      action: 'task.claim',
-      entityType: 'human_task',
-      entityId: id,
-      orgUnitId: task.orgUnitId,
-      accountId: task.customerId,
-      before: { assignee: task.assignee },
-      after: { assignee: after.assignee },
-    });
-    return after;
+    return setAssignee(tx, who, task, caller.username, 'task.claim');
   });
 }
 
@@ -157,18 +163,7 @@ export async function unclaimTask(db: CommonQueryMethods, who: Actor, caller: Ta
         reason: 'NOT_CLAIMED_BY_YOU',
       });
     }
-    const after = await tx.one(sql.type(humanTask)`
-      UPDATE human_tasks t SET assignee = NULL, claimed_at = NULL, version = version + 1 WHERE t.id = ${id} RETURNING ${columns}`);
-    await recordAudit(tx, who, {
-      action: 'task.unclaim',
-      entityType: 'human_task',
-      entityId: id,
-      orgUnitId: task.orgUnitId,
-      accountId: task.customerId,
-      before: { assignee: task.assignee },
-      after: { assignee: null },
-    });
-    return after;
+    return setAssignee(tx, who, task, null, 'task.unclaim');
   });
 }
 
@@ -206,18 +201,6 @@ export async function assignTask(
       }
     }
     if (task.assignee === change.assignee) return task;
-    const after = await tx.one(sql.type(humanTask)`
-      UPDATE human_tasks t SET assignee = ${change.assignee}, claimed_at = ${change.assignee === null ? null : sql.fragment`now()`}, version = version + 1
-      WHERE t.id = ${id} RETURNING ${columns}`);
-    await recordAudit(tx, who, {
-      action: 'task.assign',
-      entityType: 'human_task',
-      entityId: id,
-      orgUnitId: task.orgUnitId,
-      accountId: task.customerId,
-      before: { assignee: task.assignee },
-      after: { assignee: after.assignee },
-    });
-    return after;
+    return setAssignee(tx, who, task, change.assignee, 'task.assign');
   });
 }

@@ -901,13 +901,18 @@ class Interpreter {
     }
   }
 
+  /** The first message that came before anyone waited for it and matches, taken out of the buffer. */
+  private takeBuffered(name: string, correlationKey: string | undefined): EventData | undefined {
+    const early = this.buffered.findIndex((message) => messageMatches(message, name, correlationKey));
+    if (early < 0) return undefined;
+    const [message] = this.buffered.splice(early, 1);
+    return { variables: message!.variables };
+  }
+
   /** A message for a listener that is no token: one that came early, else the next that matches. */
   private async nextMessage(name: string, correlationKey: string | undefined): Promise<EventData> {
-    const early = this.buffered.findIndex((message) => messageMatches(message, name, correlationKey));
-    if (early >= 0) {
-      const [message] = this.buffered.splice(early, 1);
-      return { variables: message!.variables };
-    }
+    const early = this.takeBuffered(name, correlationKey);
+    if (early) return early;
     const subscription: Subscription = { name, correlationKey };
     this.subscriptions.push(subscription);
     try {
@@ -1155,11 +1160,8 @@ class Interpreter {
       name = this.model.messages[messageRef]?.name ?? messageRef;
       correlationKey = correlationKeyExpression === undefined ? undefined : correlationString(evaluateValue(correlationKeyExpression, this.context(locals)));
     }
-    const early = this.buffered.findIndex((message) => messageMatches(message, name, correlationKey));
-    if (early >= 0) {
-      const [message] = this.buffered.splice(early, 1);
-      return { variables: message!.variables };
-    }
+    const early = this.takeBuffered(name, correlationKey);
+    if (early) return early;
     const subscription: Subscription = { name, correlationKey };
     this.subscriptions.push(subscription);
     try {
