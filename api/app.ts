@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
+import type { Directory } from '../db/directory';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
+import { requestLogging } from './request-log';
 import { ApiRoutes } from './routing';
 import { createAccountRoutes } from './routes/accounts';
 import { createAdminRoutes } from './routes/admin';
@@ -29,12 +29,12 @@ export interface ApiDependencies {
   config: Config;
   logger: Logger;
   pool: DatabasePool;
+  /** Names and paths of units and staff, cached for the busiest lists. */
+  directory: Directory;
   temporal: Client;
   /** Ops options (tests hand in the workflow bundle the replay check uses). */
   ops?: OpsRouteOptions;
 }
-
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 
 export function createApp(deps: ApiDependencies): Express {
   const app = express();
@@ -42,19 +42,7 @@ export function createApp(deps: ApiDependencies): Express {
   // Every answer is computed per request: hashing each body for an ETag no client uses costs CPU.
   app.set('etag', false);
   app.set('trust proxy', 'loopback');
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      // A caller's own request id is kept when it is sane, so a trace spans systems.
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/health' },
-    }),
-  );
+  app.use(requestLogging(deps.logger, { quietPaths: ['/health'] }));
   // Before the JSON parser: a callback's signature is over its raw bytes. Partners sign instead of
   // logging in, so session auth never applies here.
   app.use('/api/callbacks', createCallbackRouter(deps));

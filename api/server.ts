@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
+import { Directory } from '../db/directory';
 import { createDatabasePool } from '../db/pool';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
@@ -12,6 +13,7 @@ export interface RunningApi {
   server: Server;
   url: string;
   pool: DatabasePool;
+  directory: Directory;
   temporal: Client;
   close(): Promise<void>;
 }
@@ -20,7 +22,8 @@ export interface RunningApi {
 export async function startApi(config: Config, logger: Logger, port = config.KEYFLOW_API_PORT, extra: Pick<ApiDependencies, 'ops'> = {}): Promise<RunningApi> {
   const pool = await createDatabasePool(config.DATABASE_URL!, { applicationName: 'keyflow-api', maximumPoolSize: config.KEYFLOW_PG_POOL_SIZE });
   const temporal = await createTemporalClient(config);
-  const app = createApp({ config, logger, pool, temporal, ...extra });
+  const directory = Directory.start(config.DATABASE_URL!, logger);
+  const app = createApp({ config, logger, pool, directory, temporal, ...extra });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(port, config.KEYFLOW_API_HOST, () => resolve(listening));
     listening.once('error', reject);
@@ -30,11 +33,13 @@ export async function startApi(config: Config, logger: Logger, port = config.KEY
     server,
     url: `http://${config.KEYFLOW_API_HOST}:${address.port}`,
     pool,
+    directory,
     temporal,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await temporal.connection.close();
+      await directory.close();
       await pool.end();
     },
   };

@@ -6,6 +6,7 @@
  * autocannon. Last line: JSON with p50Ms, p99Ms, rps (target: p99 < 50 ms).
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -59,7 +60,9 @@ async function main(): Promise<void> {
     const manager = await login(url, 'gz-th.cm1');
     const page2 = await nextCursor(url, supervisor, '/api/accounts?limit=50');
 
-    const requests = [
+    // BENCH_API_PATHS=/api/auth/me,… drives other routes as the supervisor: the floor under the list.
+    const paths = process.env.BENCH_API_PATHS?.split(',').map((pathname) => ({ path: pathname, token: supervisor }));
+    const requests = (paths ?? [
       { path: '/api/accounts?limit=50', token: supervisor },
       { path: `/api/accounts?limit=50&cursor=${page2}`, token: supervisor },
       { path: '/api/accounts?tier=gold&limit=50', token: supervisor },
@@ -68,11 +71,15 @@ async function main(): Promise<void> {
       { path: '/api/accounts?orgUnitId=GD-SZ&creditList=none&limit=50', token: supervisor },
       { path: '/api/accounts?limit=50', token: manager },
       { path: '/api/accounts?tier=silver&limit=50', token: manager },
-    ].map((request) => ({ method: 'GET' as const, path: request.path, headers: { authorization: `Bearer ${request.token}` } }));
+    ]).map((request) => ({ method: 'GET' as const, path: request.path, headers: { authorization: `Bearer ${request.token}` } }));
 
     // Warm the pools and PostgreSQL's caches, then measure.
     await run({ url, connections, duration: 3, requests });
+    const postmaster = Number(fs.readFileSync(path.join(config.KEYFLOW_DATA_DIR, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const cpuBefore = { api: cpuMsOfTree(api.pid!), postgres: cpuMsOfTree(postmaster), bench: process.cpuUsage() };
     const result = await run({ url, connections, duration, requests });
+    const perRequest = (ms: number) => Number((ms / result.requests.total).toFixed(3));
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
     figures = {
       bench: 'api.accounts.list',
       accounts: seeded.counts.accounts ?? accounts,
@@ -87,6 +94,13 @@ async function main(): Promise<void> {
       p99Ms: result.latency.p99,
       maxMs: result.latency.max,
       rps: Math.round(result.requests.average),
+      // Where the machine's CPU went, per request: the API's processes, PostgreSQL's, and the load
+      // generator (this process), which shares the cores.
+      cpuMsPerRequest: {
+        api: perRequest(cpuMsOfTree(api.pid!) - cpuBefore.api),
+        postgres: perRequest(cpuMsOfTree(postmaster) - cpuBefore.postgres),
+        loadGenerator: perRequest((benchCpu.user + benchCpu.system) / 1000),
+      },
       // Other work on the machine skews every figure; the 1-minute load average says how much.
       loadAvg1m: Number(os.loadavg()[0]!.toFixed(2)),
       cpus: os.cpus().length,
@@ -114,6 +128,33 @@ async function recreateDatabase(databaseUrl: string): Promise<void> {
     await client.end();
   }
 }
+
+/** CPU time (user + system) of a process and all its live descendants, from /proc. */
+function cpuMsOfTree(rootPid: number): number {
+  const processes = new Map<number, { parent: number; ms: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command (which may hold spaces): state, ppid, …, utime (14th), stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    processes.set(Number(entry), { parent: Number(fields[1]), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond });
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current: number | undefined = pid; current && current > 1; current = processes.get(current)?.parent) if (current === rootPid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, { ms }] of processes) if (inTree(pid)) total += ms;
+  return total;
+}
+
+/** Linux reports CPU time in clock ticks, 100 per second on every mainstream kernel build. */
+const clockTicksPerSecond = 100;
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {

@@ -115,7 +115,7 @@ function printUrls(config: Config, services: Services, extra: string[]): void {
     `  API            http://localhost:${config.KEYFLOW_API_PORT}   (health: /health)`,
     `  Temporal       ${services.temporal.address}  namespace ${services.temporal.namespace}${services.temporal.startedByUs ? ' (dev server, started here)' : ''}`,
     ...(services.temporal.uiUrl ? [`  Temporal UI    ${services.temporal.uiUrl}`] : []),
-    `  PostgreSQL     ${services.postgres.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}  (${services.postgres.version})`,
+    `  PostgreSQL     ${services.postgres.tcpUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}  (${services.postgres.version})`,
     ...extra,
     '',
     'Press Ctrl-C to stop everything started here.',

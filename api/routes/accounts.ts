@@ -3,7 +3,7 @@ import { listAccountAudit } from '../../db/audit';
 import { listBillingAccounts, billingAccount } from '../../db/crm/billing-accounts';
 import { billSummary, listRecentBills } from '../../db/crm/bills';
 import { accountStatuses, accountTiers, creditLists, industries } from '../../db/crm/common';
-import { changeCreditList, createAccount, getAccount, keyAccount, listAccounts, updateAccount } from '../../db/crm/accounts';
+import { changeCreditList, createAccount, getAccount, keyAccount, keyAccountSummary, listAccounts, updateAccount } from '../../db/crm/accounts';
 import { contact, contactRoles, createContact, deleteContact, listContacts, updateContact } from '../../db/crm/contacts';
 import { contract, listContracts } from '../../db/crm/contracts';
 import { listOrders, order } from '../../db/crm/orders';
@@ -127,7 +127,7 @@ const auditEntry = z.object({
 });
 
 /** Key accounts, their contacts and their audit trail. */
-export function createAccountRoutes({ pool }: ApiDependencies): ApiRoutes {
+export function createAccountRoutes({ pool, directory }: ApiDependencies): ApiRoutes {
   return new ApiRoutes()
     .add(
       {
@@ -137,10 +137,10 @@ export function createAccountRoutes({ pool }: ApiDependencies): ApiRoutes {
         tags: ['accounts'],
         access: customerReaders,
         query: accountQuery,
-        response: { status: 200, description: 'a page of accounts', schema: pageOf(keyAccount) },
+        response: { status: 200, description: 'a page of account summaries; `GET /api/accounts/{id}` has the rest', schema: pageOf(keyAccountSummary) },
       },
       async ({ staff, query }) => {
-        const page = await listAccounts(pool, staff, query);
+        const page = await listAccounts(pool, directory, staff, query);
         if (!page) throw badCursor();
         return page;
       },

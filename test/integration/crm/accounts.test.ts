@@ -1,6 +1,8 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { pageOf } from '../../../api/schemas';
 import { startApi, type RunningApi } from '../../../api/server';
+import { keyAccountSummary } from '../../../db/crm/accounts';
 import { createTestStaff, loginAs, seedOrgTree, testOrg, type Session, type TestStaff } from '../../support/auth';
 import { createAccountFixture, ensureTestProduct } from '../../support/crm';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
@@ -194,6 +196,19 @@ describe('key accounts through the API', () => {
       const all = await database.pool.anyFirst(sql.type(z.object({ key: z.string() }))`
         SELECT name || '|' || id AS key FROM key_accounts WHERE org_unit_id IN (SELECT id FROM org_units WHERE path LIKE '/GD/GD-GZ/%') ORDER BY name, id`);
       expect(seen).toEqual(all);
+    });
+
+    it('lists each account as the summary its own page shows, key for key and in the same formats', async () => {
+      const page = await call(manager, 'GET', `/api/accounts?orgUnitId=${testOrg.yuexiu}&limit=200`);
+      const items: Record<string, unknown>[] = page.body.items;
+      expect(items.length).toBeGreaterThanOrEqual(5);
+
+      for (const item of items) {
+        const account = (await call(manager, 'GET', `/api/accounts/${item.id as string}`)).body;
+        expect(Object.keys(item).sort()).toEqual(Object.keys(keyAccountSummary.shape).sort());
+        expect(item).toEqual(keyAccountSummary.parse(account));
+      }
+      expect(pageOf(keyAccountSummary).safeParse(page.body).success).toBe(true);
     });
 
     it('filters by tier, status, industry, unit and search text', async () => {

@@ -1,0 +1,109 @@
+import { sql } from 'slonik';
+import { startApi, type RunningApi } from '../../../api/server';
+import { Directory } from '../../../db/directory';
+import { createTestStaff, loginAs, seedOrgTree, testOrg, type Session } from '../../support/auth';
+import { createAccountFixture } from '../../support/crm';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { testConfig, testLogger } from '../../support/services';
+
+/**
+ * The account list takes unit and manager names, and the path of an `orgUnitId` filter, from each
+ * API process's directory (db/directory.ts). These hold it to what the database says now.
+ */
+describe('the directory behind the account list', () => {
+  let database: TestDatabase;
+  let api: RunningApi;
+  let supervisor: Session;
+  let accountId: string;
+  let managerId: number;
+  const unitId = 'GD-GZ-DIR';
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await seedOrgTree(database.pool);
+    await database.pool.query(sql.unsafe`
+      INSERT INTO org_units (id, parent_id, level, name, path) VALUES (${unitId}, ${testOrg.guangzhou}, 'county', '目录区', '/GD/GD-GZ/GD-GZ-DIR/')`);
+    const manager = await createTestStaff(database.pool, { roles: ['customer_manager'], orgUnitId: unitId });
+    managerId = manager.id;
+    accountId = (await createAccountFixture(database.pool, unitId, { name: '目录测试客户', customerManagerId: managerId })).accountId;
+    api = await startApi(testConfig(database), testLogger, 0);
+    await api.directory.ready;
+    supervisor = await loginAs(api.url, database.pool, ['supervisor'], testOrg.province);
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await database?.drop();
+  });
+
+  const listed = async (query = '') => {
+    const response = await fetch(`${api.url}/api/accounts?orgUnitId=${unitId}${query}`, { headers: supervisor.headers });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { items: { id: string; orgUnitName: string; customerManagerName: string | null }[] };
+    return body.items.find((item) => item.id === accountId);
+  };
+
+  /** A change reaches the process by notification, a moment after its commit. */
+  const eventually = async <T>(read: () => Promise<T>, expected: T) => {
+    const deadline = Date.now() + 10_000;
+    let last = await read();
+    while (JSON.stringify(last) !== JSON.stringify(expected) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      last = await read();
+    }
+    expect(last).toEqual(expected);
+  };
+
+  it('keeps names while it listens for changes', async () => {
+    expect(api.directory.isCaching).toBe(true);
+    expect(await listed()).toMatchObject({ orgUnitName: '目录区', customerManagerName: expect.any(String) });
+  });
+
+  it('shows a renamed unit and a renamed manager', async () => {
+    await database.pool.query(sql.unsafe`UPDATE org_units SET name = '目录新区' WHERE id = ${unitId}`);
+    await database.pool.query(sql.unsafe`UPDATE staff SET display_name = '改名经理' WHERE id = ${managerId}`);
+
+    await eventually(async () => {
+      const item = await listed();
+      return item && { orgUnitName: item.orgUnitName, customerManagerName: item.customerManagerName };
+    }, { orgUnitName: '目录新区', customerManagerName: '改名经理' });
+  });
+
+  it('follows a unit that moves: the orgUnitId filter uses its path as it is now', async () => {
+    // The account's own path follows its unit (migration 0101's trigger); the filter must too.
+    await database.pool.query(sql.unsafe`UPDATE org_units SET parent_id = ${testOrg.shenzhen}, path = '/GD/GD-SZ/GD-GZ-DIR/' WHERE id = ${unitId}`);
+    await eventually(async () => (await listed())?.id, accountId);
+    const inShenzhen = await fetch(`${api.url}/api/accounts?orgUnitId=${testOrg.shenzhen}&q=${encodeURIComponent('目录测试')}`, { headers: supervisor.headers });
+    expect(((await inShenzhen.json()) as { items: { id: string }[] }).items.map((item) => item.id)).toEqual([accountId]);
+  });
+
+  describe('when its listening connection is lost', () => {
+    const terminateListeners = () =>
+      database.pool.query(sql.unsafe`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'keyflow-directory' AND datname = current_database()`);
+
+    it('reads through, never stale, until it listens again', async () => {
+      const directory = Directory.start(database.url, testLogger, { reconnectDelayMs: 60_000 });
+      try {
+        await directory.ready;
+        expect((await directory.unit(database.pool, unitId))?.name).toBeDefined();
+        await terminateListeners();
+        await eventually(async () => directory.isCaching, false);
+
+        await database.pool.query(sql.unsafe`UPDATE org_units SET name = '断线时改名' WHERE id = ${unitId}`);
+        expect((await directory.unit(database.pool, unitId))?.name).toBe('断线时改名');
+        await database.pool.query(sql.unsafe`UPDATE org_units SET name = '断线时又改名' WHERE id = ${unitId}`);
+        expect((await directory.unit(database.pool, unitId))?.name).toBe('断线时又改名');
+      } finally {
+        await directory.close();
+      }
+    });
+
+    it('listens again, and keeps following changes', async () => {
+      await terminateListeners();
+      await eventually(async () => api.directory.isCaching, false);
+      await eventually(async () => api.directory.isCaching, true);
+      await database.pool.query(sql.unsafe`UPDATE org_units SET name = '重连后改名' WHERE id = ${unitId}`);
+      await eventually(async () => (await listed())?.orgUnitName, '重连后改名');
+    });
+  });
+});

@@ -1,0 +1,86 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import express from 'express';
+import pino from 'pino';
+import { requestLogging } from '../../../api/request-log';
+
+describe('request logging', () => {
+  const lines: Record<string, unknown>[] = [];
+  let server: Server;
+  let url: string;
+  let level = 'info';
+
+  beforeAll(async () => {
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logger = pino({ level: 'info' }, destination);
+    const app = express();
+    app.use((req, res, next) => {
+      logger.level = level;
+      next();
+    });
+    app.use(requestLogging(logger, { quietPaths: ['/health'] }));
+    app.get('/health', (_req, res) => void res.json({ ok: true }));
+    app.get('/echo', (req, res) => void res.json({ id: req.id }));
+    app.get('/warns', (req, res) => {
+      req.log.warn('something to look at');
+      res.status(202).end();
+    });
+    app.get('/fails', (_req, res) => void res.status(503).end());
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  beforeEach(() => {
+    lines.length = 0;
+    level = 'info';
+  });
+
+  const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+  it('keeps a sane request id from the caller, echoes it, and logs the completed request with it', async () => {
+    const response = await fetch(`${url}/echo?page=2`, { headers: { 'x-request-id': 'partner-7f3a:42' } });
+    await settled();
+
+    expect(response.headers.get('x-request-id')).toBe('partner-7f3a:42');
+    expect(await response.json()).toEqual({ id: 'partner-7f3a:42' });
+    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'partner-7f3a:42', method: 'GET', url: '/echo?page=2', statusCode: 200, msg: 'request completed' })]);
+  });
+
+  it('replaces a request id that is not sane with a new one', async () => {
+    for (const given of ['', 'x'.repeat(101), 'a b', 'id;drop', '../../etc']) {
+      const response = await fetch(`${url}/echo`, { headers: { 'x-request-id': given } });
+      expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('gives handlers a logger carrying the request id, and logs server errors at error level', async () => {
+    await fetch(`${url}/warns`, { headers: { 'x-request-id': 'w-1' } });
+    await fetch(`${url}/fails`, { headers: { 'x-request-id': 'f-1' } });
+    await settled();
+
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, reqId: 'w-1', msg: 'something to look at' }),
+      expect.objectContaining({ level: 30, reqId: 'w-1', statusCode: 202 }),
+      expect.objectContaining({ level: 50, reqId: 'f-1', statusCode: 503 }),
+    ]);
+  });
+
+  it('does not log health checks, nor completions when info is off', async () => {
+    await fetch(`${url}/health`);
+    level = 'warn';
+    await fetch(`${url}/echo`);
+    await fetch(`${url}/warns`, { headers: { 'x-request-id': 'w-2' } });
+    await settled();
+
+    expect(lines).toEqual([expect.objectContaining({ level: 40, reqId: 'w-2', msg: 'something to look at' })]);
+  });
+});
