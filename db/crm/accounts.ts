@@ -106,12 +106,13 @@ const summaryRowsJson = z.object({ rows: z.string() });
  * Key accounts in the caller's subtree, by name, keyset-paginated on (name, id) so page 500 costs
  * what page 1 does. Returns null when the cursor is not one this function wrote.
  *
- * The busiest read of the CRM, and measured (bench:api) to the tenth of a millisecond:
+ * The busiest read of the CRM, shaped by what bench:api measured:
  * - it reads one index and nothing else (migration 0102); the names of units and managers, and the
  *   path of an `orgUnitId` filter, come from the process's directory: planning a join to them cost
  *   PostgreSQL more than running the list itself;
- * - PostgreSQL writes the rows as JSON: Node parsing 50 rows of 11 columns, converting and
- *   validating each, cost more than the whole query.
+ * - PostgreSQL writes the rows as one JSON array: the driver parsing 50 rows of 11 columns and zod
+ *   checking each cost Node more than the whole query. Their shape is the SELECT's, held to
+ *   `keyAccountSummary` by the list's tests rather than row by row here.
  */
 export async function listAccounts(
   db: CommonQueryMethods,
