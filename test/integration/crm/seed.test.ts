@@ -46,6 +46,21 @@ describe('the seed generator', () => {
     expect(fc.org_units).toBe(fa.org_units);
   });
 
+  it('leaves every page of the listed tables all-visible, so the account list reads its index alone', async () => {
+    const database = await fresh();
+    await runSeed(database.url, { accounts: 2_000, seed: 42 });
+
+    const pages = await database.pool.any(sql.type(z.object({ table: z.string(), pages: z.number(), visible: z.number() }))`
+      SELECT relname AS table, relpages AS pages, relallvisible AS visible FROM pg_class
+      WHERE relname IN ('key_accounts', 'org_units', 'staff') ORDER BY relname`);
+    expect(pages.map(({ table, pages: all, visible }) => ({ table, hidden: all - visible }))).toEqual([
+      { table: 'key_accounts', hidden: 0 },
+      { table: 'org_units', hidden: 0 },
+      { table: 'staff', hidden: 0 },
+    ]);
+    expect(pages.find((row) => row.table === 'key_accounts')!.pages).toBeGreaterThan(10);
+  });
+
   it('seeds accounts with everything that hangs off them, in every tier, and staff in every role', async () => {
     const database = await fresh();
     const result = await runSeed(database.url, { accounts: 300, seed: 42 });
