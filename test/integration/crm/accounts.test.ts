@@ -221,6 +221,15 @@ describe('key accounts through the API', () => {
       expect(none).toEqual([]);
     });
 
+    it('searches names without regard to case, in any script', async () => {
+      await createAccountFixture(database.pool, testOrg.yuexiu, { name: 'Ünited Logistics 联合物流' });
+      const names = async (q: string) =>
+        (await call(manager, 'GET', `/api/accounts?q=${encodeURIComponent(q)}`)).body.items.map((item: any) => item.name);
+
+      for (const q of ['ünited logistics', 'ÜNITED', 'Ünited LOGISTICS 联合', '联合物流']) expect({ q, names: await names(q) }).toEqual({ q, names: ['Ünited Logistics 联合物流'] });
+      expect(await names('United')).toEqual([]);
+    });
+
     it('treats LIKE wildcards in the search text literally', async () => {
       const percent = (await call(manager, 'GET', `/api/accounts?q=${encodeURIComponent('%')}`)).body.items;
       const underscore = (await call(manager, 'GET', `/api/accounts?q=_`)).body.items;
