@@ -11,7 +11,7 @@ import { listSubscriptions, subscription } from '../../db/crm/subscriptions';
 import { listTroubleTickets, troubleTicket } from '../../db/crm/tickets';
 import type { ApiDependencies } from '../app';
 import type { Role } from '../auth';
-import { ApiRoutes } from '../routing';
+import { ApiRoutes, JsonText } from '../routing';
 import {
   badCursor,
   currency,
@@ -142,7 +142,7 @@ export function createAccountRoutes({ pool, directory }: ApiDependencies): ApiRo
       async ({ staff, query }) => {
         const page = await listAccounts(pool, directory, staff, query);
         if (!page) throw badCursor();
-        return page;
+        return new JsonText(`{"items":${page.itemsJson},"nextCursor":${JSON.stringify(page.nextCursor)}}`);
       },
     )
     .add(
