@@ -447,19 +447,26 @@ export async function analyzeCrm(pool: DatabasePool): Promise<void> {
   // VACUUM marks a page all-visible only when its rows' hint bits say their transactions are over,
   // and a commit's hint bit is set only once the WAL is flushed past the latest asynchronous commit
   // among that transaction's neighbours in the commit log. With synchronous_commit off (the test
-  // clusters, or an operator's choice) the load's own commit, or ANALYZE's meanwhile, may not be:
-  // measured, 0 of 346 account pages all-visible after the seed. So this connection commits
-  // synchronously, starting with a transaction that flushes the WAL. A second pass then marks the
-  // pages the first only cleaned up (the units' rows, which every foreign-key check locked).
+  // clusters, or an operator's choice) that may not be so yet, and other sessions' commits keep
+  // moving the mark: measured, 0 of 346 account pages all-visible after one VACUUM. So this
+  // connection commits synchronously, flushes the WAL before each pass, and passes again (briefly
+  // apart, as the WAL writer catches up) until the listed tables are all-visible.
+  const tables = sql.fragment`org_units, staff, key_accounts, contacts, contracts, billing_accounts, subscriptions, orders, order_items, trouble_tickets, supervision_tickets`;
   await pool.connect(async (connection) => {
     await connection.query(sql.type(noRows)`SET synchronous_commit = on`);
     try {
-      await connection.transaction(async (tx) => {
-        await tx.query(sql.type(noRows)`SELECT FROM pg_current_xact_id()`);
-      });
-      const tables = sql.fragment`org_units, staff, key_accounts, contacts, contracts, billing_accounts, subscriptions, orders, order_items, trouble_tickets, supervision_tickets`;
-      await connection.query(sql.type(noRows)`VACUUM ${tables}`);
-      await connection.query(sql.type(noRows)`VACUUM (ANALYZE) ${tables}`);
+      await connection.query(sql.type(noRows)`ANALYZE ${tables}`);
+      for (let pass = 1; pass <= 5; pass += 1) {
+        await connection.transaction(async (tx) => {
+          await tx.query(sql.type(noRows)`SELECT FROM pg_current_xact_id()`);
+        });
+        await connection.query(sql.type(noRows)`VACUUM ${tables}`);
+        const hidden = await connection.oneFirst(sql.type(z.object({ pages: z.number() }))`
+          SELECT coalesce(sum(relpages - relallvisible), 0)::int AS pages FROM pg_class
+          WHERE relname IN ('org_units', 'staff', 'key_accounts') AND relnamespace = current_schema()::regnamespace`);
+        if (hidden === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 100 * pass));
+      }
     } finally {
       await connection.query(sql.type(noRows)`RESET synchronous_commit`);
     }
