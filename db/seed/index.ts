@@ -450,13 +450,13 @@ export async function analyzeCrm(pool: DatabasePool): Promise<void> {
   // clusters, or an operator's choice) that may not be so yet, and other sessions' commits keep
   // moving the mark: measured, 0 of 346 account pages all-visible after one VACUUM. So this
   // connection commits synchronously, flushes the WAL before each pass, and passes again (briefly
-  // apart, as the WAL writer catches up) until the listed tables are all-visible.
+  // apart, as the WAL writer catches up) until the listed tables are all-visible, eight passes at most.
   const tables = sql.fragment`org_units, staff, key_accounts, contacts, contracts, billing_accounts, subscriptions, orders, order_items, trouble_tickets, supervision_tickets`;
   await pool.connect(async (connection) => {
     await connection.query(sql.type(noRows)`SET synchronous_commit = on`);
     try {
       await connection.query(sql.type(noRows)`ANALYZE ${tables}`);
-      for (let pass = 1; pass <= 5; pass += 1) {
+      for (let pass = 1; pass <= 8; pass += 1) {
         await connection.transaction(async (tx) => {
           await tx.query(sql.type(noRows)`SELECT FROM pg_current_xact_id()`);
         });
