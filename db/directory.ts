@@ -69,8 +69,8 @@ export class Directory {
     unitIds: readonly string[],
     staffIds: readonly number[],
   ): Promise<{ units: ReadonlyMap<string, DirectoryUnit>; staff: ReadonlyMap<number, string> }> {
-    const missingUnits = [...new Set(unitIds.filter((id) => !this.units.has(id)))];
-    const missingStaff = [...new Set(staffIds.filter((id) => !this.staff.has(id)))];
+    const missingUnits = missing(unitIds, this.units);
+    const missingStaff = missing(staffIds, this.staff);
     if (missingUnits.length === 0 && missingStaff.length === 0) return { units: this.units, staff: this.staff };
 
     const generation = this.generation;
@@ -152,4 +152,11 @@ export class Directory {
     }, delayMs);
     this.reconnectTimer.unref();
   }
+}
+
+/** The ids not in `cached`, each once; no allocation when all are there (the list's usual case). */
+function missing<K>(ids: readonly K[], cached: ReadonlyMap<K, unknown>): K[] {
+  let absent: Set<K> | undefined;
+  for (const id of ids) if (!cached.has(id)) (absent ??= new Set()).add(id);
+  return absent ? [...absent] : [];
 }

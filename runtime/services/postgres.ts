@@ -85,8 +85,9 @@ export async function ensurePostgres(settings: PostgresSettings, supervisor: Sup
 
   await createDatabaseIfMissing(adminUrl, settings.database);
   const socketUrl = unixSocketUrl(clusterDir, settings.port, settings.database);
-  const ownUrl = socketUrl && (await answers(socketUrl)) ? socketUrl : databaseUrl;
-  return { databaseUrl: ownUrl, tcpUrl: databaseUrl, version: await serverVersion(ownUrl), startedByUs };
+  const socketVersion = socketUrl ? await serverVersion(socketUrl).catch(() => null) : null;
+  if (socketUrl && socketVersion) return { databaseUrl: socketUrl, tcpUrl: databaseUrl, version: socketVersion, startedByUs };
+  return { databaseUrl, tcpUrl: databaseUrl, version: await serverVersion(databaseUrl), startedByUs };
 }
 
 /**
@@ -96,10 +97,11 @@ export async function ensurePostgres(settings: PostgresSettings, supervisor: Sup
  * socket there) or the path exceeds what a socket address holds (107 bytes on Linux).
  */
 function unixSocketUrl(clusterDir: string, port: number, database: string): string | null {
-  const socket = path.join(path.resolve(clusterDir), `.s.PGSQL.${port}`);
+  const folder = path.resolve(clusterDir);
+  const socket = path.join(folder, `.s.PGSQL.${port}`);
   if (Buffer.byteLength(socket) > 107 || !fs.existsSync(socket)) return null;
   // pg and slonik both read a host that starts with "/" as the socket's folder.
-  return `postgres://${superuser}@${encodeURIComponent(path.resolve(clusterDir))}:${port}/${database}`;
+  return `postgres://${superuser}@${encodeURIComponent(folder)}:${port}/${database}`;
 }
 
 /** The folder holding `initdb`, `pg_ctl` and `postgres`, or a ServiceError saying what to install. */
