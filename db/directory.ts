@@ -3,7 +3,7 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { Logger } from '../runtime/logger';
 
-/** The channel the triggers of migration 0102 notify when a unit or a staff member changes. */
+/** The channel migration 0102's trigger notifies when org units change. */
 const channel = 'keyflow_directory';
 
 export interface DirectoryUnit {
@@ -11,13 +11,12 @@ export interface DirectoryUnit {
   path: string;
 }
 
-const unitRow = z.object({ id: z.string(), name: z.string(), path: z.string() });
-const staffRow = z.object({ id: z.coerce.number().int(), displayName: z.string() });
+const unitRow = z.object({ name: z.string(), path: z.string() });
 
 /**
- * The names of org units and staff, and the units' paths, as the busiest lists show them: read once
- * per process and kept, instead of joined into every page (planning that join cost PostgreSQL more
- * than running the list itself).
+ * Org units' names and paths, read once per process and kept: the account list's `orgUnitId` filter
+ * needs the unit's path, and planning a join to org_units for it cost PostgreSQL more than running
+ * the list itself.
  *
  * Kept only while this process listens for changes: triggers notify on every rename, move or
  * delete, and each notification empties the cache. While the listening connection is down nothing
@@ -26,7 +25,6 @@ const staffRow = z.object({ id: z.coerce.number().int(), displayName: z.string()
  */
 export class Directory {
   private readonly units = new Map<string, DirectoryUnit>();
-  private readonly staff = new Map<number, string>();
   /** Bumped on every change; a read stores its rows only if no change came in meanwhile. */
   private generation = 0;
   private listener: pg.Client | null = null;
@@ -60,34 +58,14 @@ export class Directory {
 
   /** A unit's name and path, or null when there is no such unit. */
   async unit(db: CommonQueryMethods, id: string): Promise<DirectoryUnit | null> {
-    return (await this.lookUp(db, [id], [])).units.get(id) ?? null;
-  }
-
-  /** The units and staff members asked for that exist, by id. */
-  async lookUp(
-    db: CommonQueryMethods,
-    unitIds: readonly string[],
-    staffIds: readonly number[],
-  ): Promise<{ units: ReadonlyMap<string, DirectoryUnit>; staff: ReadonlyMap<number, string> }> {
-    const missingUnits = missing(unitIds, this.units);
-    const missingStaff = missing(staffIds, this.staff);
-    if (missingUnits.length === 0 && missingStaff.length === 0) return { units: this.units, staff: this.staff };
-
+    const cached = this.units.get(id);
+    if (cached) return cached;
     const generation = this.generation;
-    const [units, staff] = await Promise.all([
-      missingUnits.length > 0
-        ? db.any(sql.type(unitRow)`SELECT id, name, path FROM org_units WHERE id = ANY(${sql.array(missingUnits, 'text')})`)
-        : [],
-      missingStaff.length > 0
-        ? db.any(sql.type(staffRow)`SELECT id, display_name AS "displayName" FROM staff WHERE id = ANY(${sql.array(missingStaff, 'int8')})`)
-        : [],
-    ]);
-    const keep = this.listening && generation === this.generation;
-    const unitsFound = keep ? this.units : new Map(this.units);
-    const staffFound = keep ? this.staff : new Map(this.staff);
-    for (const row of units) unitsFound.set(row.id, { name: row.name, path: row.path });
-    for (const row of staff) staffFound.set(row.id, row.displayName);
-    return { units: unitsFound, staff: staffFound };
+    const row = await db.maybeOne(sql.type(unitRow)`SELECT name, path FROM org_units WHERE id = ${id}`);
+    if (row === null) return null;
+    const unit = { name: row.name, path: row.path };
+    if (this.listening && generation === this.generation) this.units.set(id, unit);
+    return unit;
   }
 
   async close(): Promise<void> {
@@ -102,7 +80,6 @@ export class Directory {
   private forget(): void {
     this.generation += 1;
     this.units.clear();
-    this.staff.clear();
   }
 
   private listen(attempt = 0): Promise<void> {
@@ -152,11 +129,4 @@ export class Directory {
     }, delayMs);
     this.reconnectTimer.unref();
   }
-}
-
-/** The ids not in `cached`, each once; no allocation when all are there (the list's usual case). */
-function missing<K>(ids: readonly K[], cached: ReadonlyMap<K, unknown>): K[] {
-  let absent: Set<K> | undefined;
-  for (const id of ids) if (!cached.has(id)) (absent ??= new Set()).add(id);
-  return absent ? [...absent] : [];
 }

@@ -98,8 +98,8 @@ export const keyAccountSummary = keyAccount.pick({
 });
 export type KeyAccountSummary = z.infer<typeof keyAccountSummary>;
 
-/** The page's rows, each as JSON, and their units and managers, a line each (see listAccounts). */
-const summaryRows = z.object({ rows: z.string().nullable(), units: z.string().nullable(), managers: z.string().nullable() });
+/** A page of summaries, already JSON, and how to ask for the next one (see listAccounts). */
+const summaryPage = z.object({ items: z.string(), found: z.number().int() });
 
 /** A page of summaries whose items are already JSON text (an array), to send as they are. */
 export interface SummaryPage {
@@ -112,13 +112,12 @@ export interface SummaryPage {
  * what page 1 does. Returns null when the cursor is not one this function wrote.
  *
  * The busiest read of the CRM, shaped by what bench:api measured:
- * - it reads one index and nothing else (migration 0102); the names of units and managers, and the
- *   path of an `orgUnitId` filter, come from the process's directory: planning a join to them cost
- *   PostgreSQL more than running the list itself;
- * - PostgreSQL writes each row as JSON, and Node appends the two names to it as text: the driver
- *   parsing 50 rows of 11 columns and zod checking each cost Node more than the whole query, and
- *   parsing the JSON only to write it again cost an eighth of the API's CPU. The items' shape is
- *   the SELECT's, held to `keyAccountSummary` by the list's tests rather than row by row here.
+ * - it reads one index and nothing else (migrations 0102-0104): each account keeps its summary as
+ *   JSON, names included (migration 0104), and the index carries it, so PostgreSQL composes
+ *   nothing and Node sends the page as it comes; the path of an `orgUnitId` filter comes from the
+ *   process's directory, as planning a join to org_units cost more than running the list;
+ * - the items' shape is the summary's, held to `keyAccountSummary` by the list's tests rather than
+ *   row by row here: the driver parsing 50 rows and zod checking each cost Node more than the query.
  */
 export async function listAccounts(
   db: CommonQueryMethods,
@@ -145,43 +144,30 @@ export async function listAccounts(
     if (!after) return null;
     conditions.push(sql.fragment`(a.name, a.id) > (${after[0]}, ${after[1]})`);
   }
-  // One row more than the page tells whether another follows. Each row comes as its JSON, a line
-  // each (JSON text never holds a raw newline, nor do unit ids or numbers), with its unit and
-  // manager in the same order: the aggregates take the rows as the subquery sorted them (a plain
-  // aggregate over one sorted scan; the cursor test walks every page to hold it to that).
-  const page = await db.one(sql.type(summaryRows)`
-    SELECT string_agg(row_to_json(p)::text, E'\n') AS rows,
-           string_agg(p."orgUnitId", E'\n') AS units,
-           string_agg(coalesce(p."customerManagerId"::text, ''), E'\n') AS managers
+  // One row more than the page tells whether another follows. The aggregate takes the rows in the
+  // order the subquery sorted them (a plain aggregate over one sorted scan; the cursor test walks
+  // every page to hold it to that).
+  const page = await db.one(sql.type(summaryPage)`
+    SELECT coalesce(string_agg(p.summary_json, ','), '') AS items, count(*)::int AS found
     FROM (
-      SELECT a.id, a.name, a.registration_no AS "registrationNo", a.industry, a.tier, a.credit_list AS "creditList", a.status,
-             a.customer_manager_id AS "customerManagerId", a.org_unit_id AS "orgUnitId", a.version,
-             to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt"
+      SELECT a.summary_json
       FROM key_accounts a
       WHERE ${sql.join(conditions, sql.fragment` AND `)}
       ORDER BY a.name, a.id
       LIMIT ${filter.limit + 1}
     ) p`);
-  if (page.rows === null || page.units === null || page.managers === null) return { itemsJson: '[]', nextCursor: null };
-  const rows = page.rows.split('\n');
-  const more = rows.length > filter.limit;
-  if (more) rows.length = filter.limit;
-  const units = page.units.split('\n');
-  const managers = page.managers.split('\n').map((id) => (id === '' ? null : Number(id)));
-  const names = await directory.lookUp(
-    db,
-    units.slice(0, rows.length),
-    managers.slice(0, rows.length).filter((id): id is number => id !== null),
-  );
-  const items = rows.map((row, index) => {
-    const manager = managers[index]!;
-    const managerName = manager === null ? null : (names.staff.get(manager) ?? null);
-    const unitName = names.units.get(units[index]!)?.name ?? units[index]!;
-    return `${row.slice(0, -1)},"customerManagerName":${JSON.stringify(managerName)},"orgUnitName":${JSON.stringify(unitName)}}`;
-  });
-  const last = more ? (JSON.parse(rows[rows.length - 1]!) as { name: string; id: string }) : null;
-  return { itemsJson: `[${items.join(',')}]`, nextCursor: last ? encodeCursor([last.name, last.id]) : null };
+  if (page.found <= filter.limit) return { itemsJson: `[${page.items}]`, nextCursor: null };
+  const items = page.items.slice(0, page.items.lastIndexOf(summaryStart));
+  const last = JSON.parse(items.slice(items.lastIndexOf(summaryStart) + 1)) as { name: string; id: string };
+  return { itemsJson: `[${items}]`, nextCursor: encodeCursor([last.name, last.id]) };
 }
+
+/**
+ * Where each summary after the first begins in a page's text. Every summary starts with its id
+ * (migration 0104's type), and a quote inside a JSON string is always escaped, so this occurs
+ * nowhere else.
+ */
+const summaryStart = ',{"id":"';
 
 /** One account, or null when it does not exist or lies outside the caller's subtree. */
 export async function getAccount(db: CommonQueryMethods, scope: OrgScoped, id: string, lock = false): Promise<KeyAccount | null> {

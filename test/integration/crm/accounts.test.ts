@@ -198,6 +198,25 @@ describe('key accounts through the API', () => {
       expect(seen).toEqual(all);
     });
 
+    it('pages through names that look like the JSON around them, splitting no account', async () => {
+      const names = ['列表JSON ,{"id":"KA99999999"}', '列表JSON \\"},{"id":"', '列表JSON ","name":"x', '列表JSON \u2028 end'];
+      const ids: string[] = [];
+      for (const name of names) ids.push((await createAccountFixture(database.pool, testOrg.nanshan, { name })).accountId);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: any } = await call(admin, 'GET', `/api/accounts?q=${encodeURIComponent('列表JSON')}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.status).toBe(200);
+        expect(page.body.items).toHaveLength(1);
+        seen.push(page.body.items[0].name);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      // The hostile-input tests expect no name to hold a quote or a backslash.
+      await database.pool.query(sql.unsafe`UPDATE key_accounts SET name = '列表JSON ' || id WHERE id = ANY(${sql.array(ids, 'text')})`);
+    });
+
     it('lists each account as the summary its own page shows, key for key and in the same formats', async () => {
       const page = await call(manager, 'GET', `/api/accounts?orgUnitId=${testOrg.yuexiu}&limit=200`);
       const items: Record<string, unknown>[] = page.body.items;

@@ -1,4 +1,5 @@
 import { sql } from 'slonik';
+import { z } from 'zod';
 import { startApi, type RunningApi } from '../../../api/server';
 import { Directory } from '../../../db/directory';
 import { createTestStaff, loginAs, seedOrgTree, testOrg, type Session } from '../../support/auth';
@@ -7,10 +8,11 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testConfig, testLogger } from '../../support/services';
 
 /**
- * The account list takes unit and manager names, and the path of an `orgUnitId` filter, from each
- * API process's directory (db/directory.ts). These hold it to what the database says now.
+ * The account list shows the unit and manager names each account keeps (migration 0104's triggers),
+ * and takes the path of an `orgUnitId` filter from each API process's directory (db/directory.ts).
+ * These hold both to what the database says now.
  */
-describe('the directory behind the account list', () => {
+describe('the names and unit paths behind the account list', () => {
   let database: TestDatabase;
   let api: RunningApi;
   let supervisor: Session;
@@ -39,7 +41,7 @@ describe('the directory behind the account list', () => {
   const listed = async (query = '') => {
     const response = await fetch(`${api.url}/api/accounts?orgUnitId=${unitId}${query}`, { headers: supervisor.headers });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { items: { id: string; orgUnitName: string; customerManagerName: string | null }[] };
+    const body = (await response.json()) as { items: { id: string; orgUnitName: string; customerManagerId: number | null; customerManagerName: string | null }[] };
     return body.items.find((item) => item.id === accountId);
   };
 
@@ -54,19 +56,34 @@ describe('the directory behind the account list', () => {
     expect(last).toEqual(expected);
   };
 
-  it('keeps names while it listens for changes', async () => {
+  it('keeps units while it listens for changes', async () => {
     expect(api.directory.isCaching).toBe(true);
     expect(await listed()).toMatchObject({ orgUnitName: '目录区', customerManagerName: expect.any(String) });
   });
 
-  it('shows a renamed unit and a renamed manager', async () => {
+  it('shows a renamed unit and a renamed manager as soon as the rename commits', async () => {
     await database.pool.query(sql.unsafe`UPDATE org_units SET name = '目录新区' WHERE id = ${unitId}`);
     await database.pool.query(sql.unsafe`UPDATE staff SET display_name = '改名经理' WHERE id = ${managerId}`);
 
-    await eventually(async () => {
-      const item = await listed();
-      return item && { orgUnitName: item.orgUnitName, customerManagerName: item.customerManagerName };
-    }, { orgUnitName: '目录新区', customerManagerName: '改名经理' });
+    expect(await listed()).toMatchObject({ orgUnitName: '目录新区', customerManagerName: '改名经理' });
+  });
+
+  it("shows the new manager's name when an account changes hands, and none when it has no manager", async () => {
+    const other = await createTestStaff(database.pool, { roles: ['customer_manager'], orgUnitId: unitId });
+    const otherName = await database.pool.oneFirst(sql.type(z.object({ display_name: z.string() }))`SELECT display_name FROM staff WHERE id = ${other.id}`);
+    await database.pool.query(sql.unsafe`UPDATE key_accounts SET customer_manager_id = ${other.id} WHERE id = ${accountId}`);
+    expect(await listed()).toMatchObject({ customerManagerId: other.id, customerManagerName: otherName });
+
+    await database.pool.query(sql.unsafe`UPDATE key_accounts SET customer_manager_id = NULL WHERE id = ${accountId}`);
+    expect(await listed()).toMatchObject({ customerManagerId: null, customerManagerName: null });
+
+    await database.pool.query(sql.unsafe`UPDATE key_accounts SET customer_manager_id = ${managerId} WHERE id = ${accountId}`);
+    expect(await listed()).toMatchObject({ customerManagerId: managerId, customerManagerName: '改名经理' });
+  });
+
+  it("keeps the account's copies of the names true whatever a statement writes into them", async () => {
+    await database.pool.query(sql.unsafe`UPDATE key_accounts SET org_unit_name = '伪造', customer_manager_name = '伪造' WHERE id = ${accountId}`);
+    expect(await listed()).toMatchObject({ orgUnitName: '目录新区', customerManagerName: '改名经理' });
   });
 
   it('follows a unit that moves: the orgUnitId filter uses its path as it is now', async () => {
@@ -102,8 +119,9 @@ describe('the directory behind the account list', () => {
       await terminateListeners();
       await eventually(async () => api.directory.isCaching, false);
       await eventually(async () => api.directory.isCaching, true);
+      expect((await api.directory.unit(database.pool, unitId))?.name).toBe('断线时又改名');
       await database.pool.query(sql.unsafe`UPDATE org_units SET name = '重连后改名' WHERE id = ${unitId}`);
-      await eventually(async () => (await listed())?.orgUnitName, '重连后改名');
+      await eventually(async () => (await api.directory.unit(database.pool, unitId))?.name, '重连后改名');
     });
   });
 });
