@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { Directory } from '../db/directory';
+import type { PlainReads } from '../db/plain-reads';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { authenticate } from './auth';
@@ -29,7 +30,9 @@ export interface ApiDependencies {
   config: Config;
   logger: Logger;
   pool: DatabasePool;
-  /** Names and paths of units and staff, cached for the busiest lists. */
+  /** The plain pool of the busiest reads (the account list). */
+  reads: PlainReads;
+  /** Names and paths of org units, cached for the account list's unit filter. */
   directory: Directory;
   temporal: Client;
   /** Ops options (tests hand in the workflow bundle the replay check uses). */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { Directory } from '../db/directory';
+import { PlainReads } from '../db/plain-reads';
 import { createDatabasePool } from '../db/pool';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
@@ -13,6 +14,7 @@ export interface RunningApi {
   server: Server;
   url: string;
   pool: DatabasePool;
+  reads: PlainReads;
   directory: Directory;
   temporal: Client;
   close(): Promise<void>;
@@ -21,9 +23,10 @@ export interface RunningApi {
 /** Starts the API on the configured host and port (0 picks a free one, as tests do). */
 export async function startApi(config: Config, logger: Logger, port = config.KEYFLOW_API_PORT, extra: Pick<ApiDependencies, 'ops'> = {}): Promise<RunningApi> {
   const pool = await createDatabasePool(config.DATABASE_URL!, { applicationName: 'keyflow-api', maximumPoolSize: config.KEYFLOW_PG_POOL_SIZE });
+  const reads = PlainReads.open(config.DATABASE_URL!, { applicationName: 'keyflow-api-reads', maximumPoolSize: config.KEYFLOW_PG_POOL_SIZE });
   const temporal = await createTemporalClient(config);
   const directory = Directory.start(config.DATABASE_URL!, logger);
-  const app = createApp({ config, logger, pool, directory, temporal, ...extra });
+  const app = createApp({ config, logger, pool, reads, directory, temporal, ...extra });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(port, config.KEYFLOW_API_HOST, () => resolve(listening));
     listening.once('error', reject);
@@ -33,6 +36,7 @@ export async function startApi(config: Config, logger: Logger, port = config.KEY
     server,
     url: `http://${config.KEYFLOW_API_HOST}:${address.port}`,
     pool,
+    reads,
     directory,
     temporal,
     async close() {
@@ -40,6 +44,7 @@ export async function startApi(config: Config, logger: Logger, port = config.KEY
       server.closeAllConnections();
       await temporal.connection.close();
       await directory.close();
+      await reads.end();
       await pool.end();
     },
   };

@@ -127,7 +127,7 @@ const auditEntry = z.object({
 });
 
 /** Key accounts, their contacts and their audit trail. */
-export function createAccountRoutes({ pool, directory }: ApiDependencies): ApiRoutes {
+export function createAccountRoutes({ pool, reads, directory }: ApiDependencies): ApiRoutes {
   return new ApiRoutes()
     .add(
       {
@@ -140,7 +140,7 @@ export function createAccountRoutes({ pool, directory }: ApiDependencies): ApiRo
         response: { status: 200, description: 'a page of account summaries; `GET /api/accounts/{id}` has the rest', schema: pageOf(keyAccountSummary) },
       },
       async ({ staff, query }) => {
-        const page = await listAccounts(pool, directory, staff, query);
+        const page = await listAccounts(pool, reads, directory, staff, query);
         if (!page) throw badCursor();
         return new JsonText(`{"items":${page.itemsJson},"nextCursor":${JSON.stringify(page.nextCursor)}}`);
       },

@@ -2,6 +2,7 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { Directory } from '../directory';
+import type { PlainReads } from '../plain-reads';
 import { DataError } from '../errors';
 import { orgPathScope, type OrgScoped } from '../scope';
 import { likePattern } from '../staff';
@@ -63,20 +64,6 @@ export interface AccountFilter {
 
 const accountCursor = z.tuple([z.string().max(200), z.string().max(64)]);
 
-/** Which generated column (migration 0101) holds the id of the unit at each depth below the province. */
-const unitAtDepth = { 2: 'city_unit_id', 3: 'county_unit_id', 4: 'area_unit_id' } as const;
-
-/**
- * Accounts of the unit with this path and of every unit under it. A unit below the province is
- * matched by its own column (unit ids are unique, so that is exact), and the list walks that
- * unit's name index rather than the whole province's; the province by the path prefix.
- */
-function accountsUnder(orgPath: string): ReturnType<typeof sql.fragment> {
-  const units = orgPath.split('/').filter(Boolean);
-  const column = unitAtDepth[units.length as keyof typeof unitAtDepth];
-  return column ? sql.fragment`${sql.identifier(['a', column])} = ${units[units.length - 1]!}` : sql.fragment`a.org_path LIKE ${`${orgPath}%`}`;
-}
-
 /**
  * One line of the account list: what a list view shows and filters on. The free text (address,
  * notes), the credit limit and the creation time are on the account itself (`getAccount`).
@@ -98,7 +85,7 @@ export const keyAccountSummary = keyAccount.pick({
 });
 export type KeyAccountSummary = z.infer<typeof keyAccountSummary>;
 
-/** A page of summaries, already JSON, and how to ask for the next one (see listAccounts). */
+/** A page of summaries, already JSON, and how many rows were found (see listAccounts). */
 const summaryPage = z.object({ items: z.string(), found: z.number().int() });
 
 /** A page of summaries whose items are already JSON text (an array), to send as they are. */
@@ -108,58 +95,98 @@ export interface SummaryPage {
 }
 
 /**
+ * The account list's one statement: every filter is a parameter that is null when unused. The
+ * text is fixed, and PostgreSQL plans each (unnamed) statement with its values bound, so an
+ * unused filter folds away and the scope's unit picks its index (migration 0101: the province
+ * walks the name index, a city, county or area its own).
+ */
+const listAccountsSql = `
+  SELECT coalesce(string_agg(p.summary_json, ','), '') AS items, count(*)::int AS found
+  FROM (
+    SELECT a.summary_json
+    FROM key_accounts a
+    WHERE ($1::text IS NULL OR a.org_path LIKE $1)
+      AND ($2::text IS NULL OR a.city_unit_id = $2)
+      AND ($3::text IS NULL OR a.county_unit_id = $3)
+      AND ($4::text IS NULL OR a.area_unit_id = $4)
+      AND ($5::text IS NULL OR a.name_folded LIKE lower($5) OR a.id = $6 OR a.registration_no = $6)
+      AND ($7::text IS NULL OR a.tier = $7)
+      AND ($8::text IS NULL OR a.status = $8)
+      AND ($9::text IS NULL OR a.credit_list = $9)
+      AND ($10::text IS NULL OR a.industry = $10)
+      AND ($11::bigint IS NULL OR a.customer_manager_id = $11)
+      AND ($12::text IS NULL OR (a.name, a.id) > ($12, $13::text))
+    ORDER BY a.name, a.id
+    LIMIT $14
+  ) p`;
+
+/**
  * Key accounts in the caller's subtree, by name, keyset-paginated on (name, id) so page 500 costs
  * what page 1 does. Returns null when the cursor is not one this function wrote.
  *
  * The busiest read of the CRM, shaped by what bench:api measured:
  * - it reads one index and nothing else (migrations 0102-0104): each account keeps its summary as
- *   JSON, names included (migration 0104), and the index carries it, so PostgreSQL composes
- *   nothing and Node sends the page as it comes; the path of an `orgUnitId` filter comes from the
- *   process's directory, as planning a join to org_units cost more than running the list;
+ *   JSON, names included, and the index carries it, so PostgreSQL composes nothing and Node sends
+ *   the page as it comes; the path of an `orgUnitId` filter comes from the process's directory, as
+ *   planning a join to org_units cost more than running the list;
+ * - it runs on the plain pool (db/plain-reads.ts), not slonik's;
  * - the items' shape is the summary's, held to `keyAccountSummary` by the list's tests rather than
  *   row by row here: the driver parsing 50 rows and zod checking each cost Node more than the query.
  */
 export async function listAccounts(
   db: CommonQueryMethods,
+  reads: PlainReads,
   directory: Directory,
   scope: OrgScoped,
   filter: AccountFilter,
 ): Promise<SummaryPage | null> {
-  const conditions = [accountsUnder(scope.orgPath)];
-  if (filter.q) {
-    // name_folded is lower(name) (migration 0103): the same test as ILIKE, without folding each row.
-    conditions.push(sql.fragment`(a.name_folded LIKE lower(${likePattern(filter.q)}) OR a.id = ${filter.q.toUpperCase()} OR a.registration_no = ${filter.q.toUpperCase()})`);
-  }
-  if (filter.tier) conditions.push(sql.fragment`a.tier = ${filter.tier}`);
-  if (filter.status) conditions.push(sql.fragment`a.status = ${filter.status}`);
-  if (filter.creditList) conditions.push(sql.fragment`a.credit_list = ${filter.creditList}`);
-  if (filter.industry) conditions.push(sql.fragment`a.industry = ${filter.industry}`);
-  if (filter.customerManagerId !== undefined) conditions.push(sql.fragment`a.customer_manager_id = ${filter.customerManagerId}`);
+  let orgPath: string | null = scope.orgPath;
   if (filter.orgUnitId) {
     const unit = await directory.unit(db, filter.orgUnitId);
-    conditions.push(unit === null ? sql.fragment`false` : accountsUnder(unit.path));
+    orgPath = unit === null ? null : narrower(orgPath, unit.path);
   }
+  let after: [string, string] | null = null;
   if (filter.cursor !== undefined) {
-    const after = decodeCursor(filter.cursor, accountCursor);
+    after = decodeCursor(filter.cursor, accountCursor);
     if (!after) return null;
-    conditions.push(sql.fragment`(a.name, a.id) > (${after[0]}, ${after[1]})`);
   }
-  // One row more than the page tells whether another follows. The aggregate takes the rows in the
-  // order the subquery sorted them (a plain aggregate over one sorted scan; the cursor test walks
-  // every page to hold it to that).
-  const page = await db.one(sql.type(summaryPage)`
-    SELECT coalesce(string_agg(p.summary_json, ','), '') AS items, count(*)::int AS found
-    FROM (
-      SELECT a.summary_json
-      FROM key_accounts a
-      WHERE ${sql.join(conditions, sql.fragment` AND `)}
-      ORDER BY a.name, a.id
-      LIMIT ${filter.limit + 1}
-    ) p`);
+  if (orgPath === null) return { itemsJson: '[]', nextCursor: null };
+
+  // The unit at each depth below the province has its own column (migration 0101); unit ids are
+  // unique, so matching the unit's own column is exact. The province (or the root) by path prefix.
+  const units = orgPath.split('/').filter(Boolean);
+  const unitAt = (depth: number) => (units.length === depth ? units[depth - 1]! : null);
+  const page = await reads.one(summaryPage, listAccountsSql, [
+    units.length >= 2 && units.length <= 4 ? null : `${orgPath}%`,
+    unitAt(2),
+    unitAt(3),
+    unitAt(4),
+    // name_folded is lower(name) (migration 0103): the same test as ILIKE, without folding each row.
+    filter.q ? likePattern(filter.q) : null,
+    filter.q ? filter.q.toUpperCase() : null,
+    filter.tier ?? null,
+    filter.status ?? null,
+    filter.creditList ?? null,
+    filter.industry ?? null,
+    filter.customerManagerId ?? null,
+    after?.[0] ?? null,
+    after?.[1] ?? null,
+    // One row more than the page tells whether another follows.
+    filter.limit + 1,
+  ]);
+  // The aggregate takes the rows in the order the subquery sorted them (a plain aggregate over
+  // one sorted scan; the cursor test walks every page to hold it to that).
   if (page.found <= filter.limit) return { itemsJson: `[${page.items}]`, nextCursor: null };
   const items = page.items.slice(0, page.items.lastIndexOf(summaryStart));
   const last = JSON.parse(items.slice(items.lastIndexOf(summaryStart) + 1)) as { name: string; id: string };
   return { itemsJson: `[${items}]`, nextCursor: encodeCursor([last.name, last.id]) };
+}
+
+/** Of two units' paths, the one inside the other; null when neither is (no account is in both). */
+function narrower(path: string, other: string): string | null {
+  if (other.startsWith(path)) return other;
+  if (path.startsWith(other)) return path;
+  return null;
 }
 
 /**

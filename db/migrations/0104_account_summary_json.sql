@@ -93,3 +93,10 @@ CREATE INDEX key_accounts_county_name ON key_accounts (county_unit_id, name, id)
   INCLUDE (org_path, tier, status, credit_list, industry, customer_manager_id, registration_no, name_folded, summary_json);
 CREATE INDEX key_accounts_area_name ON key_accounts (area_unit_id, name, id)
   INCLUDE (org_path, tier, status, credit_list, industry, customer_manager_id, registration_no, name_folded, summary_json);
+-- A customer manager's own accounts ("mine"): walked in name order from the manager's first entry,
+-- instead of the whole province's name index filtered down to one manager's rows (7,000 entries
+-- read for 50, measured on the 10,000-account seed). It also serves what the plain manager index
+-- did: the foreign key's checks and the rename trigger above.
+DROP INDEX key_accounts_manager;
+CREATE INDEX key_accounts_manager_name ON key_accounts (customer_manager_id, name, id)
+  INCLUDE (org_path, tier, status, credit_list, industry, registration_no, name_folded, summary_json);

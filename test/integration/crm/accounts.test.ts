@@ -240,6 +240,25 @@ describe('key accounts through the API', () => {
       expect(none).toEqual([]);
     });
 
+    it('combines a unit filter with the caller’s scope, and lists one customer manager’s accounts', async () => {
+      await createAccountFixture(database.pool, testOrg.tianhe, { name: '列表经理甲', customerManagerId: managerId });
+      await createAccountFixture(database.pool, testOrg.nanshan, { name: '列表经理乙' });
+      const listed = async (query: string) =>
+        (await call(manager, 'GET', `/api/accounts?limit=200&${query}`)).body.items.map((item: any) => item.id as string);
+      const expected = (where: ReturnType<typeof sql.fragment>) =>
+        database.pool.anyFirst(sql.type(z.object({ id: z.string() }))`
+          SELECT a.id FROM key_accounts a JOIN org_units o ON o.id = a.org_unit_id
+          WHERE o.path LIKE '/GD/GD-GZ/%' AND ${where} ORDER BY a.name, a.id`);
+
+      // Above the caller's unit: only what the caller may see. Beside it: nothing.
+      expect(await listed(`orgUnitId=${testOrg.province}`)).toEqual(await expected(sql.fragment`true`));
+      expect(await listed(`orgUnitId=${testOrg.shenzhen}`)).toEqual([]);
+      expect(await listed(`orgUnitId=${testOrg.tianheArea}`)).toEqual(await expected(sql.fragment`o.path LIKE '/GD/GD-GZ/GD-GZ-TH/GD-GZ-TH-A1/%'`));
+      const mine = await listed(`customerManagerId=${managerId}`);
+      expect(mine).toEqual(await expected(sql.fragment`a.customer_manager_id = ${managerId}`));
+      expect(mine.length).toBeGreaterThan(0);
+    });
+
     it('searches names without regard to case, in any script', async () => {
       await createAccountFixture(database.pool, testOrg.yuexiu, { name: 'Ünited Logistics 联合物流' });
       const names = async (q: string) =>

@@ -71,7 +71,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents every route the API mounts, and mounts every route it documents', () => {
-    const app = createApp({ config: testConfig(database), logger: testLogger, pool: api.pool, directory: api.directory, temporal: api.temporal });
+    const app = createApp({ config: testConfig(database), logger: testLogger, pool: api.pool, reads: api.reads, directory: api.directory, temporal: api.temporal });
     const mounted = mountedRoutes(app);
     const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([route, operations]) =>
       Object.keys(operations).map((method) => `${method} ${route}`),

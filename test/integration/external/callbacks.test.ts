@@ -219,7 +219,7 @@ describe('callbacks from the external systems', () => {
     });
 
     it('answers 503 for a system whose secret is not configured', async () => {
-      const app = createApp({ config: { ...stack.config, KEYFLOW_CALLBACK_SECRET_ALARMS: undefined }, logger: testLogger, pool: database.pool, directory: stack.api.directory, temporal: stack.api.temporal });
+      const app = createApp({ config: { ...stack.config, KEYFLOW_CALLBACK_SECRET_ALARMS: undefined }, logger: testLogger, pool: database.pool, reads: stack.api.reads, directory: stack.api.directory, temporal: stack.api.temporal });
       const server = app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       try {
