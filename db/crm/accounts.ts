@@ -2,8 +2,8 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { Directory } from '../directory';
-import type { PlainReads } from '../plain-reads';
 import { DataError } from '../errors';
+import type { PlainReads } from '../plain-reads';
 import { orgPathScope, type OrgScoped } from '../scope';
 import { likePattern } from '../staff';
 import {
