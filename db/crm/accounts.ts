@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit';
 import type { Directory } from '../directory';
 import { DataError } from '../errors';
-import type { PlainReads } from '../plain-reads';
+import type { PlainReads, PlainStatement } from '../plain-reads';
 import { orgPathScope, type OrgScoped } from '../scope';
 import { likePattern } from '../staff';
 import {
@@ -96,11 +96,13 @@ export interface SummaryPage {
 
 /**
  * The account list's one statement: every filter is a parameter that is null when unused. The
- * text is fixed, and PostgreSQL plans each (unnamed) statement with its values bound, so an
- * unused filter folds away and the scope's unit picks its index (migration 0101: the province
- * walks the name index, a city, county or area its own).
+ * text is fixed, and PostgreSQL plans each run with its values (db/plain-reads.ts), so an unused
+ * filter folds away and the scope's unit picks its index (migration 0101: the province walks the
+ * name index, a city, county or area its own).
  */
-const listAccountsSql = `
+const listAccountsStatement: PlainStatement = {
+  name: 'keyflow_list_accounts',
+  text: `
   SELECT coalesce(string_agg(p.summary_json, ','), '') AS items, count(*)::int AS found
   FROM (
     SELECT a.summary_json
@@ -118,7 +120,8 @@ const listAccountsSql = `
       AND ($12::text IS NULL OR (a.name, a.id) > ($12, $13::text))
     ORDER BY a.name, a.id
     LIMIT $14
-  ) p`;
+  ) p`,
+};
 
 /**
  * Key accounts in the caller's subtree, by name, keyset-paginated on (name, id) so page 500 costs
@@ -156,7 +159,7 @@ export async function listAccounts(
   // unique, so matching the unit's own column is exact. The province (or the root) by path prefix.
   const units = orgPath.split('/').filter(Boolean);
   const unitAt = (depth: number) => (units.length === depth ? units[depth - 1]! : null);
-  const page = await reads.one(summaryPage, listAccountsSql, [
+  const page = await reads.one(summaryPage, listAccountsStatement, [
     units.length >= 2 && units.length <= 4 ? null : `${orgPath}%`,
     unitAt(2),
     unitAt(3),
