@@ -142,7 +142,7 @@ export function createAccountRoutes({ pool, reads, directory }: ApiDependencies)
       async ({ staff, query }) => {
         const page = await listAccounts(pool, reads, directory, staff, query);
         if (!page) throw badCursor();
-        return new JsonText(`{"items":${page.itemsJson},"nextCursor":${JSON.stringify(page.nextCursor)}}`);
+        return new JsonText('{"items":[', page.items, `],"nextCursor":${JSON.stringify(page.nextCursor)}}`);
       },
     )
     .add(

@@ -88,9 +88,10 @@ export type KeyAccountSummary = z.infer<typeof keyAccountSummary>;
 /** A page of summaries, already JSON, and how many rows were found (see listAccounts). */
 const summaryPage = z.object({ items: z.string(), found: z.number().int() });
 
-/** A page of summaries whose items are already JSON text (an array), to send as they are. */
+/** A page of summaries already written as JSON, to send as they are. */
 export interface SummaryPage {
-  itemsJson: string;
+  /** The items' JSON objects, comma-separated, without the array's brackets. */
+  items: string;
   nextCursor: string | null;
 }
 
@@ -153,7 +154,7 @@ export async function listAccounts(
     after = decodeCursor(filter.cursor, accountCursor);
     if (!after) return null;
   }
-  if (orgPath === null) return { itemsJson: '[]', nextCursor: null };
+  if (orgPath === null) return { items: '', nextCursor: null };
 
   // The unit at each depth below the province has its own column (migration 0101); unit ids are
   // unique, so matching the unit's own column is exact. The province (or the root) by path prefix.
@@ -179,10 +180,10 @@ export async function listAccounts(
   ]);
   // The aggregate takes the rows in the order the subquery sorted them (a plain aggregate over
   // one sorted scan; the cursor test walks every page to hold it to that).
-  if (page.found <= filter.limit) return { itemsJson: `[${page.items}]`, nextCursor: null };
+  if (page.found <= filter.limit) return { items: page.items, nextCursor: null };
   const items = page.items.slice(0, page.items.lastIndexOf(summaryStart));
   const last = JSON.parse(items.slice(items.lastIndexOf(summaryStart) + 1)) as { name: string; id: string };
-  return { itemsJson: `[${items}]`, nextCursor: encodeCursor([last.name, last.id]) };
+  return { items, nextCursor: encodeCursor([last.name, last.id]) };
 }
 
 /** Of two units' paths, the one inside the other; null when neither is (no account is in both). */
