@@ -9,6 +9,7 @@ import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { createTemporalClient } from '../runtime/temporal-client';
 import { createApp, type ApiDependencies } from './app';
+import { createHttpServer } from '../runtime/http-server';
 
 export interface RunningApi {
   server: Server;
@@ -28,8 +29,9 @@ export async function startApi(config: Config, logger: Logger, port = config.KEY
   const directory = Directory.start(config.DATABASE_URL!, logger);
   const app = createApp({ config, logger, pool, reads, directory, temporal, ...extra });
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(port, config.KEYFLOW_API_HOST, () => resolve(listening));
+    const listening = createHttpServer(app);
     listening.once('error', reject);
+    listening.listen(port, config.KEYFLOW_API_HOST, () => resolve(listening));
   });
   const address = server.address() as AddressInfo;
   return {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simulatorUrl } from '../activities/external/endpoints';
 import type { Config } from '../runtime/config';
+import { createHttpServer } from '../runtime/http-server';
 import type { Logger } from '../runtime/logger';
 import { createSimulator, type Simulator, type SimulatorOptions } from './app';
 
@@ -15,8 +16,9 @@ export interface RunningSimulator extends Simulator {
 export async function startSimulator(options: SimulatorOptions, host = '127.0.0.1', port = 0): Promise<RunningSimulator> {
   const simulator = createSimulator(options);
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = simulator.app.listen(port, host, () => resolve(listening));
+    const listening = createHttpServer(simulator.app);
     listening.once('error', reject);
+    listening.listen(port, host, () => resolve(listening));
   });
   // Hung requests (injected timeouts) must not hold the process open once we are told to stop.
   server.keepAliveTimeout = 5_000;
