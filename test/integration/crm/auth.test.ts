@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { startApi, type RunningApi } from '../../../api/server';
@@ -132,5 +133,22 @@ describe('logging in and out', () => {
     expect((await fetch(`${api.url}/health`)).status).not.toBe(401);
     expect((await fetch(`${api.url}/api/openapi.json`)).status).toBe(401);
     expect((await fetch(`${api.url}/api/anything`)).status).toBe(401);
+  });
+
+  it("is served by a server whose requests already carry express's prototypes (runtime/http-server.ts)", async () => {
+    // express re-prototyping each request cost a third of the API's CPU; see runtime/http-server.ts.
+    const born: unknown[] = [];
+    const record = (req: unknown) => born.push(Object.getPrototypeOf(req));
+    api.server.prependListener('request', record);
+    try {
+      await (await me({})).text();
+    } finally {
+      api.server.removeListener('request', record);
+    }
+    expect(born).toHaveLength(1);
+    // express's per-app request object: it knows its app, and its own prototype has the methods.
+    expect(born[0]).not.toBe(IncomingMessage.prototype);
+    expect(Object.prototype.hasOwnProperty.call(born[0], 'app')).toBe(true);
+    expect(typeof (born[0] as { accepts?: unknown }).accepts).toBe('function');
   });
 });
