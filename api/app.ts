@@ -9,7 +9,7 @@ import type { Logger } from '../runtime/logger';
 import { authenticate } from './auth';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
-import { requestLogging } from './request-log';
+import { installRequestLogging } from './request-log';
 import { ApiRoutes } from './routing';
 import { createAccountRoutes } from './routes/accounts';
 import { createAdminRoutes } from './routes/admin';
@@ -45,7 +45,7 @@ export function createApp(deps: ApiDependencies): Express {
   // Every answer is computed per request: hashing each body for an ETag no client uses costs CPU.
   app.set('etag', false);
   app.set('trust proxy', 'loopback');
-  app.use(requestLogging(deps.logger, { quietPaths: ['/health'] }));
+  installRequestLogging(app, deps.logger, { quietPaths: ['/health'] });
   // Before the JSON parser: a callback's signature is over its raw bytes. Partners sign instead of
   // logging in, so session auth never applies here.
   app.use('/api/callbacks', createCallbackRouter(deps));

@@ -62,10 +62,8 @@ export class Directory {
     if (cached) return cached;
     const generation = this.generation;
     const row = await db.maybeOne(sql.type(unitRow)`SELECT name, path FROM org_units WHERE id = ${id}`);
-    if (row === null) return null;
-    const unit = { name: row.name, path: row.path };
-    if (this.listening && generation === this.generation) this.units.set(id, unit);
-    return unit;
+    if (row !== null && this.listening && generation === this.generation) this.units.set(id, row);
+    return row;
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import { recordAudit, type Actor } from '../audit';
 import type { Directory } from '../directory';
 import { DataError } from '../errors';
 import type { PlainReads, PlainStatement } from '../plain-reads';
-import { orgPathScope, type OrgScoped } from '../scope';
+import { inOrgScope, orgPathScope, type OrgScoped } from '../scope';
 import { likePattern } from '../staff';
 import {
   accountStatuses,
@@ -188,8 +188,8 @@ export async function listAccounts(
 
 /** Of two units' paths, the one inside the other; null when neither is (no account is in both). */
 function narrower(path: string, other: string): string | null {
-  if (other.startsWith(path)) return other;
-  if (path.startsWith(other)) return path;
+  if (inOrgScope({ orgPath: path }, other)) return other;
+  if (inOrgScope({ orgPath: other }, path)) return path;
   return null;
 }
 

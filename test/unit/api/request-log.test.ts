@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import express from 'express';
 import pino from 'pino';
-import { requestLogging } from '../../../api/request-log';
+import { installRequestLogging } from '../../../api/request-log';
 
 describe('request logging', () => {
   const lines: Record<string, unknown>[] = [];
@@ -24,7 +24,7 @@ describe('request logging', () => {
       logger.level = level;
       next();
     });
-    app.use(requestLogging(logger, { quietPaths: ['/health'] }));
+    installRequestLogging(app, logger, { quietPaths: ['/health'] });
     app.get('/health', (_req, res) => void res.json({ ok: true }));
     app.get('/echo', (req, res) => void res.json({ id: req.id }));
     app.get('/warns', (req, res) => {
