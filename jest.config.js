@@ -7,7 +7,7 @@ const transform = {
   '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
 };
 // ESM-only packages (bpmn-moddle and friends, feelin) are compiled to CommonJS for jest.
-const transformIgnorePatterns = ['/node_modules/(?!(bpmn-moddle|moddle|moddle-xml|saxen|min-dash|feelin|lezer-feel|@lezer|luxon|min-dom|p-limit|yocto-queue|serialize-error|type-fest|temporal-polyfill|temporal-spec|temporal-utils)/)'];
+const transformIgnorePatterns = ['/node_modules/(?!(bpmn-moddle|dmn-moddle|moddle|moddle-xml|saxen|min-dash|feelin|lezer-feel|@lezer|luxon|min-dom|p-limit|yocto-queue|serialize-error|type-fest|temporal-polyfill|temporal-spec|temporal-utils)/)'];
 
 module.exports = {
   projects: [

@@ -47,6 +47,24 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   'billing.dunningStep': 'One dunning step for a bill: reminder, grey list, suspension with black list, or restore after payment',
   'billing.dunningStatus': 'What is still owed on a bill, and whether it is settled',
 
+  // trouble tickets (processes/complaint.bpmn)
+  'tickets.acknowledge': "Acknowledge a trouble ticket; returns the account's tier and its contract's SLA terms",
+  'tickets.record': "Record one step of a trouble ticket (dispatch, transfer, suspend, resume, resolve, reopen, close, …): its TMF621 state, SLA clock and audit row",
+  'tickets.escalate': 'Escalate a trouble ticket past its SLA to the supervisors of the handling unit (level 1) or of the unit above (level 2)',
+  'tickets.remind': 'Remind whoever holds a trouble ticket at 75% of its SLA: SMS and an inbox notice',
+  'tickets.compensate': 'Propose, approve, reject or post the compensation of a trouble ticket (a credit is posted to the next bill)',
+
+  // order fulfilment (processes/order-fulfilment.bpmn)
+  'orders.validate': "Validate an order against the catalogue and the account; returns the account's state, credit list and the items to fulfil",
+  'orders.record': 'Record one step of an order (validated, held, rejected, contract pending, completed, cancelled, …): its TMF622 state, milestone and audit row',
+  'orders.recordItem': 'Record what the network did for one order item: reserved (service and reservation ids), activated, failed',
+  'orders.signContract': "Record the customer's signed contract for an order (the contract row, linked to the order)",
+  'orders.recordBilling': 'Keep the billing account accounting opened for an order and a subscription per added item at today\'s tariff, for the rating engine',
+  'orders.changeSubscription': 'A modify or delete order item: end the subscription it names (and start one on the ordered product)',
+  'orders.withdraw': "Compensation of an order: end its new subscriptions and close the CRM's billing account of the order",
+  'orders.notify': "Notify an order's customer (key contact) or customer manager by SMS (and the manager's inbox)",
+  'orders.projectNotice': "Remind the group of an overdue project task of an order, or escalate it to the order unit's supervisors",
+
   // ops
 };
 

@@ -1,8 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { findDecision } from '../db/decisions';
 import { findDefinition } from '../db/definitions';
-import type { CloseUserTaskInput, LoadDefinitionInput, OpenUserTaskInput } from '../workflows/contracts';
+import type { CloseUserTaskInput, LoadDecisionInput, LoadDefinitionInput, OpenUserTaskInput } from '../workflows/contracts';
+import type { DecisionGraph } from '../workflows/dmn/model';
 import type { ProcessModel } from '../workflows/model';
 import type { ActivityDependencies } from './context';
 
@@ -10,6 +12,8 @@ const taskRow = z.object({ id: z.string(), status: z.string() });
 
 /** Failure type of `engine.loadDefinition` when the called process is not deployed (not retried: ops deploy, then retry the incident). */
 export const definitionNotFoundType = 'DefinitionNotFound';
+/** Failure type of `engine.loadDecision` when the decision is not deployed (not retried: deploy it, then retry the incident). */
+export const decisionNotFoundType = 'DecisionNotFound';
 
 /**
  * The interpreter's own side effects: the human-task inbox and loading called definitions. Each is
@@ -51,6 +55,13 @@ export function createEngineActivities({ pool }: Pick<ActivityDependencies, 'poo
           definitionNotFoundType,
         );
       }
+      return { ...row.model, version: row.version };
+    },
+
+    /** The latest version of a decision, for a business rule task with `kf:decisionVersion="latest"`. */
+    async 'engine.loadDecision'(input: LoadDecisionInput): Promise<DecisionGraph> {
+      const row = await findDecision(pool, input.key);
+      if (!row) throw ApplicationFailure.nonRetryable(`decision ${input.key} is not deployed`, decisionNotFoundType);
       return { ...row.model, version: row.version };
     },
   };

@@ -4,6 +4,8 @@ import { createEchoActivities } from './echo';
 import { createEngineActivities } from './engine';
 import { createExternalActivities } from './external';
 import { createOpsActivities } from './ops';
+import { createOrderActivities } from './orders';
+import { createTicketActivities } from './tickets';
 
 export type { ActivityDependencies } from './context';
 
@@ -15,6 +17,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...createExternalActivities(deps),
     ...createOpsActivities(deps),
     ...createBillingActivities(deps),
+    ...createTicketActivities(deps),
+    ...createOrderActivities(deps),
   };
 }
 

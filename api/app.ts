@@ -7,10 +7,12 @@ import type { PlainReads } from '../db/plain-reads';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { authenticate } from './auth';
+import type { BillRunFeed } from './bill-run-feed';
+import type { InboxFeed } from './inbox-feed';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { installRequestLogging } from './request-log';
-import { ApiRoutes } from './routing';
+import { ApiRoutes, jsonBodyParser, readJsonBody } from './routing';
 import { createAccountRoutes } from './routes/accounts';
 import { createAdminRoutes } from './routes/admin';
 import { createAuthRoutes } from './routes/auth';
@@ -18,11 +20,16 @@ import { createCaseRoutes } from './routes/cases';
 import { callbackRouteSpecs, createCallbackRouter } from './routes/callbacks';
 import { createCatalogueRoutes } from './routes/catalogue';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
+import { createDecisionDefinitionRoutes } from './routes/decision-definitions';
 import { createProcessDefinitionRoutes } from './routes/process-definitions';
 import { createProcessInstanceRoutes } from './routes/process-instances';
 import { createHealthRouter, healthRouteSpec } from './routes/health';
+import { createModelingRoutes } from './routes/modeling';
 import { createTaskRoutes } from './routes/tasks';
 import { createBillingRoutes } from './routes/billing';
+import { createTroubleTicketRoutes } from './routes/trouble-tickets';
+import { createProductOrderRoutes } from './routes/product-orders';
+import { createWebAppRouter } from './web-app';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
 /** What the API's routes may use; the API process (or a test) builds them once. */
@@ -35,6 +42,10 @@ export interface ApiDependencies {
   /** Names and paths of org units, cached for the account list's unit filter. */
   directory: Directory;
   temporal: Client;
+  /** The pushed side of the task list (absent: its event stream answers 503). */
+  inbox?: InboxFeed;
+  /** The pushed side of the billing room (absent: its event stream answers 503). */
+  billRuns?: BillRunFeed;
   /** Ops options (tests hand in the workflow bundle the replay check uses). */
   ops?: OpsRouteOptions;
 }
@@ -44,14 +55,26 @@ export function createApp(deps: ApiDependencies): Express {
   app.disable('x-powered-by');
   // Every answer is computed per request: hashing each body for an ETag no client uses costs CPU.
   app.set('etag', false);
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For decides the client address (the login throttle's key): believed only from the
+  // proxies named in KEYFLOW_TRUST_PROXY, never by default.
+  app.set('trust proxy', deps.config.KEYFLOW_TRUST_PROXY ?? false);
   installRequestLogging(app, deps.logger, { quietPaths: ['/health'] });
+  // Answers are data for one caller: never sniffed into another type, never kept by a cache.
+  app.use((_req, res, next) => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
   // Before the JSON parser: a callback's signature is over its raw bytes. Partners sign instead of
   // logging in, so session auth never applies here.
   app.use('/api/callbacks', createCallbackRouter(deps));
-  app.use(express.json({ limit: deps.config.KEYFLOW_API_BODY_LIMIT, strict: true }));
+  // JSON bodies are read by each route after its role check (routing.ts), so a caller without the
+  // role learns 403 before any body is read or refused.
+  app.locals[jsonBodyParser] = express.json({ limit: deps.config.KEYFLOW_API_BODY_LIMIT, strict: true });
 
   app.use(createHealthRouter(deps));
+  // The web app: every page path that is not the API's.
+  app.use(createWebAppRouter(deps));
   // Everything under /api needs a session, except login and the HMAC-signed callbacks.
   app.use('/api', authenticate(deps));
 
@@ -63,12 +86,16 @@ export function createApp(deps: ApiDependencies): Express {
     createAdminRoutes(deps),
     createTaskRoutes(deps),
     createProcessDefinitionRoutes(deps),
+    createModelingRoutes(deps),
+    createDecisionDefinitionRoutes(deps),
     createProcessInstanceRoutes(deps),
     createOpsRoutes(deps, deps.ops),
     createBillingRoutes(deps),
+    createTroubleTicketRoutes(deps),
+    createProductOrderRoutes(deps),
   ];
   for (const group of groups) app.use(group.router);
-  app.use('/api', createEchoRouter(deps));
+  app.use('/api', readJsonBody, createEchoRouter(deps));
 
   // Routes mounted as plain routers are described here so the document stays complete.
   const documented = new ApiRoutes().describe(healthRouteSpec).describe(echoRouteSpec);

@@ -6,6 +6,7 @@ import { findSessionStaff, renewSession } from '../db/sessions';
 import { roles, type Role } from '../db/staff';
 import type { Config } from '../runtime/config';
 import { ApiError } from './errors';
+import { eventStreamPaths } from './event-stream';
 
 export { orgScope, inOrgScope, roles, type Role };
 
@@ -105,7 +106,8 @@ export function authenticate({ pool, config }: { pool: DatabasePool; config: Con
         recentSessions.delete(tokenHash);
         throw new ApiError('UNAUTHENTICATED', 'the session has expired or was ended; log in again');
       }
-      if (row.renew) await renewSession(pool, tokenHash, minutes);
+      // Listening is not using: a pushed stream's reconnect leaves the session's end where it is.
+      if (row.renew && !(req.method === 'GET' && eventStreamPaths.has(req.originalUrl.split('?')[0]!))) await renewSession(pool, tokenHash, minutes);
       req.staff = {
         id: row.staff_id,
         username: row.username,
@@ -159,4 +161,15 @@ export function setSessionCookie(res: Response, token: string, secure: boolean):
 
 export function clearSessionCookie(res: Response, secure: boolean): void {
   res.clearCookie(sessionCookieName, { httpOnly: true, sameSite: 'strict', secure, path: '/' });
+}
+
+/**
+ * Whole-operator data and actions (bill runs and their totals, rerating, price changes) belong to
+ * staff of a province-level unit: a city's clerk works on the city's bills, not the operator's.
+ * @throws ApiError FORBIDDEN for staff below the top of the org tree
+ */
+export function requireOperatorScope(staff: AuthenticatedStaff, what: string): void {
+  if (staff.orgPath.split('/').filter(Boolean).length !== 1) {
+    throw new ApiError('FORBIDDEN', `${what} are operator-wide: only staff of a province-level unit have them`, { reason: 'OPERATOR_SCOPE' });
+  }
 }

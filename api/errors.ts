@@ -89,6 +89,8 @@ function toApiError(error: unknown): ApiError {
   if (error instanceof CheckIntegrityConstraintViolationError || error instanceof NotNullIntegrityConstraintViolationError) {
     return new ApiError('UNPROCESSABLE', 'the values break a rule of the store', { reason: 'CONSTRAINT', constraint: error.constraint });
   }
+  // The router could not percent-decode a path parameter (`/api/accounts/%FF%FE`).
+  if (error instanceof URIError) return new ApiError('BAD_REQUEST', 'the path holds malformed percent-encoding');
   const httpError = error as { type?: string; status?: number; expose?: boolean; message?: string };
   // body-parser's errors: they carry a status and a type, and their messages are safe to show.
   if (httpError.type === 'entity.too.large') return new ApiError('PAYLOAD_TOO_LARGE', 'request body is too large');

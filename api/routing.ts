@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { z, ZodTypeAny } from 'zod';
 import { requireRoles, requireStaff, type AuthenticatedStaff, type Role } from './auth';
 import { ApiError, type ErrorCode } from './errors';
@@ -82,7 +82,7 @@ export class ApiRoutes {
   add<const S extends RouteSpec>(spec: S, handler: (context: RouteContext<S>) => Promise<unknown> | unknown): this {
     this.specs.push(spec);
     const guards = Array.isArray(spec.access) ? [requireRoles(...(spec.access as Role[]))] : [];
-    this.router[spec.method](spec.path, ...guards, async (req: Request, res: Response) => {
+    this.router[spec.method](spec.path, ...guards, readJsonBody, async (req: Request, res: Response) => {
       refuseNulCharacters(req);
       const context = {
         req,
@@ -107,24 +107,48 @@ export class ApiRoutes {
   }
 }
 
+/** Where the app keeps its JSON body parser (`app.locals`), configured once with the body limit. */
+export const jsonBodyParser = 'keyflowJsonBodyParser';
+
+/** Reads a JSON body with the app's parser; mounted after a route's role check. */
+export const readJsonBody: RequestHandler = (req, res, next) => {
+  const parser = req.app.locals[jsonBodyParser] as RequestHandler | undefined;
+  if (!parser) return next();
+  parser(req, res, next);
+};
+
+/** Deepest nesting of a request's JSON accepted: real bodies nest a few levels. */
+export const maxJsonDepth = 64;
+
 /**
  * PostgreSQL cannot store U+0000 in text or jsonb; a string carrying one would fail deep in a
  * query. Refused up front, with the field, like any other invalid input.
  */
 function refuseNulCharacters(req: Request): void {
   for (const where of ['params', 'query', 'body'] as const) {
-    const field = findNul(req[where], [where]);
-    if (field) throw new ApiError('VALIDATION_FAILED', `invalid request ${where}`, [{ field: field.join('.'), message: 'must not contain the NUL character' }]);
+    const problem = findNulOrDepth(req[where], where);
+    if (problem) throw new ApiError('VALIDATION_FAILED', `invalid request ${where}`, [problem]);
   }
 }
 
-function findNul(value: unknown, path: string[]): string[] | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (value === null || typeof value !== 'object') return null;
-  for (const [key, child] of Object.entries(value)) {
-    if (key.includes('\u0000')) return [...path, key.split('\u0000').join('')];
-    const found = findNul(child, [...path, key]);
-    if (found) return found;
+/**
+ * The first string or key holding U+0000, or the first place nested deeper than `maxJsonDepth`.
+ * Iterative: a deeply nested body must be refused, not overflow the stack.
+ */
+function findNulOrDepth(value: unknown, root: string): { field: string; message: string } | null {
+  const pending: { value: unknown; path: string[] }[] = [{ value, path: [root] }];
+  while (pending.length > 0) {
+    const { value: current, path } = pending.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return { field: path.join('.'), message: 'must not contain the NUL character' };
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    if (path.length > maxJsonDepth) return { field: path.slice(0, 4).join('.') + '…', message: `is nested deeper than ${maxJsonDepth} levels` };
+    for (const [key, child] of Object.entries(current)) {
+      if (key.includes('\u0000')) return { field: [...path, key.split('\u0000').join('')].join('.'), message: 'must not contain the NUL character' };
+      pending.push({ value: child, path: [...path, key] });
+    }
   }
   return null;
 }

@@ -8,7 +8,10 @@ import { createDatabasePool } from '../db/pool';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { createTemporalClient } from '../runtime/temporal-client';
+import { startNodeStatsCollector } from '../ops/node-stats';
 import { createApp, type ApiDependencies } from './app';
+import { BillRunFeed } from './bill-run-feed';
+import { InboxFeed } from './inbox-feed';
 import { createHttpServer } from '../runtime/http-server';
 
 export interface RunningApi {
@@ -18,6 +21,8 @@ export interface RunningApi {
   reads: PlainReads;
   directory: Directory;
   temporal: Client;
+  inbox: InboxFeed;
+  billRuns: BillRunFeed;
   close(): Promise<void>;
 }
 
@@ -27,7 +32,10 @@ export async function startApi(config: Config, logger: Logger, port = config.KEY
   const reads = PlainReads.open(config.DATABASE_URL!, { applicationName: 'keyflow-api-reads', maximumPoolSize: config.KEYFLOW_PG_POOL_SIZE });
   const temporal = await createTemporalClient(config);
   const directory = Directory.start(config.DATABASE_URL!, logger);
-  const app = createApp({ config, logger, pool, reads, directory, temporal, ...extra });
+  const collector = config.KEYFLOW_NODE_STATS_INTERVAL_MS > 0 ? startNodeStatsCollector(temporal, pool, logger, config.KEYFLOW_NODE_STATS_INTERVAL_MS) : undefined;
+  const inbox = InboxFeed.start(config.DATABASE_URL!, pool, logger);
+  const billRuns = BillRunFeed.start(config.DATABASE_URL!, logger);
+  const app = createApp({ config, logger, pool, reads, directory, temporal, inbox, billRuns, ...extra });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = createHttpServer(app);
     listening.once('error', reject);
@@ -41,9 +49,14 @@ export async function startApi(config: Config, logger: Logger, port = config.KEY
     reads,
     directory,
     temporal,
+    inbox,
+    billRuns,
     async close() {
+      // Pushed streams stay open until ended: the server would wait for them.
+      await Promise.all([inbox.close(), billRuns.close()]);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await collector?.stop();
       await temporal.connection.close();
       await directory.close();
       await reads.end();

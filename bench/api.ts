@@ -10,13 +10,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import { migrate } from '../db/migrate';
-import { demoPassword } from '../db/seed';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { runSeed } from '../runtime/seed';
 import { startServices } from '../runtime/services';
+import { loginAs, waitForHealthy } from './support/api';
+import { recreateDatabase } from './support/database';
+import { cpuMsOfTree } from './support/processes';
 
 const accounts = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -30,7 +31,6 @@ async function main(): Promise<void> {
     KEYFLOW_PG_PORT: String(base + 1),
     KEYFLOW_TEMPORAL_PORT: String(base + 2),
     KEYFLOW_API_PORT: String(base + 3),
-    KEYFLOW_TEMPORAL_HEADLESS: 'true',
     KEYFLOW_PG_DATABASE: 'keyflow_bench',
     DATABASE_URL: '',
     TEMPORAL_ADDRESS: '',
@@ -57,9 +57,9 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_API_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_API_CPU_PROFILE}`] : [];
     api = spawn(process.execPath, [...profile, path.join(projectRoot, 'bin', 'keyflow.js'), 'api'], { env: { ...env, ...services.env }, stdio: ['ignore', 'ignore', 'inherit'] });
     const url = `http://127.0.0.1:${config.KEYFLOW_API_PORT}`;
-    await waitFor(`${url}/health`);
-    const supervisor = await login(url, 'supervisor');
-    const manager = await login(url, 'gz-th.cm1');
+    await waitForHealthy(`${url}/health`);
+    const supervisor = await loginAs(url, 'supervisor');
+    const manager = await loginAs(url, 'gz-th.cm1');
     const page2 = await nextCursor(url, supervisor, '/api/accounts?limit=50');
 
     // BENCH_API_PATHS=/api/auth/me,… drives other routes as the supervisor: the floor under the list.
@@ -121,45 +121,6 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(figures));
 }
 
-/** Every run measures the same freshly seeded data, whatever a previous run left. */
-async function recreateDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
-}
-
-/** CPU time (user + system) of a process and all its live descendants, from /proc. */
-function cpuMsOfTree(rootPid: number): number {
-  const processes = new Map<number, { parent: number; ms: number }>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // Fields after the command (which may hold spaces): state, ppid, …, utime (14th), stime (15th).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    processes.set(Number(entry), { parent: Number(fields[1]), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond });
-  }
-  const inTree = (pid: number): boolean => {
-    for (let current: number | undefined = pid; current && current > 1; current = processes.get(current)?.parent) if (current === rootPid) return true;
-    return false;
-  };
-  let total = 0;
-  for (const [pid, { ms }] of processes) if (inTree(pid)) total += ms;
-  return total;
-}
-
 /**
  * Milliseconds a fixed piece of work takes this process: writing and reading back a page of 50
  * account-like objects 2,000 times (JSON and UTF-8, what the list's path is made of). The best of
@@ -176,32 +137,10 @@ function calibrate(): number {
   return Math.round(best);
 }
 
-/** Linux reports CPU time in clock ticks, 100 per second on every mainstream kernel build. */
-const clockTicksPerSecond = 100;
-
 function run(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
   });
-}
-
-async function waitFor(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (await fetch(url).then((response) => response.ok, () => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${url} did not answer within a minute`);
-}
-
-async function login(url: string, username: string): Promise<string> {
-  const response = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: demoPassword }),
-  });
-  if (!response.ok) throw new Error(`login ${username}: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { token: string }).token;
 }
 
 async function nextCursor(url: string, token: string, pathname: string): Promise<string> {

@@ -16,14 +16,13 @@
  * + 1.. (default 56580), under .data/bench-billrun. The last line is JSON for the largest size;
  * one JSON line per size before it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
-import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { mediationHeader } from '../activities/billing/mediation';
@@ -33,6 +32,8 @@ import { createDatabasePool } from '../db/pool';
 import { loadConfig, projectRoot, type Config } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { startServices } from '../runtime/services';
+import { administer } from './support/database';
+import { peakRssMb, rssMb, startKeyflowProcess } from './support/processes';
 import { completeOpenTask, seedOperator, startBillingCycle } from '../test/support/billing';
 import { seedOrgTree } from '../test/support/auth';
 import { benchmarkPlan, randomOf } from './rating-fixtures';
@@ -52,7 +53,6 @@ async function main(): Promise<void> {
     KEYFLOW_DATA_DIR: path.join(projectRoot, '.data', 'bench-billrun'),
     KEYFLOW_PG_PORT: String(portBase + 1),
     KEYFLOW_TEMPORAL_PORT: String(portBase + 2),
-    KEYFLOW_TEMPORAL_HEADLESS: 'true',
     KEYFLOW_PG_DATABASE: 'keyflow_bench',
     DATABASE_URL: '',
     TEMPORAL_ADDRESS: '',
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
 
 async function benchOneSize(config: Config, templateUrl: string, temporalAddress: string, client: Client, records: number): Promise<Record<string, unknown>> {
   const name = `keyflow_bench_${records}_${Date.now()}`;
-  await admin(templateUrl, `CREATE DATABASE "${name}" TEMPLATE "${new URL(templateUrl).pathname.slice(1)}"`);
+  await administer(templateUrl, `CREATE DATABASE "${name}" TEMPLATE "${new URL(templateUrl).pathname.slice(1)}"`);
   const url = new URL(templateUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
@@ -100,7 +100,12 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
     const past = new Date(Date.now() - 60_000);
     for (const file of files) await fs.utimes(file, past, past);
     const taskQueue = `bench-billrun-${randomUUID()}`;
-    worker = await startWorker(databaseUrl, temporalAddress, taskQueue, inbox, path.join(config.KEYFLOW_DATA_DIR, `worker-${records}.log`));
+    worker = await startKeyflowProcess(
+      'worker',
+      { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, KEYFLOW_TASK_QUEUE: taskQueue, KEYFLOW_USAGE_INBOX: inbox, LOG_LEVEL: 'info', KEYFLOW_SIM_ENABLED: 'false' },
+      path.join(config.KEYFLOW_DATA_DIR, `worker-${records}.log`),
+      'worker running',
+    );
     console.log(`${records.toLocaleString('en')} records for ${accounts.toLocaleString('en')} accounts ready in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s (${files.length} files); running the cycle`);
 
     // --- timed: collection to issued bills ---
@@ -167,7 +172,7 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
       await once(worker, 'exit');
     }
     await pool.end();
-    await admin(templateUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await administer(templateUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await fs.rm(inbox, { recursive: true, force: true });
     await fs.rm(path.join(path.dirname(inbox), 'processed'), { recursive: true, force: true });
   }
@@ -217,49 +222,6 @@ async function writeUsage(inbox: string, numbers: readonly string[], records: nu
   return files;
 }
 
-/** `keyflow worker` as its own process (its log in `logFile`); resolves once it polls its task queue. */
-async function startWorker(databaseUrl: string, temporalAddress: string, taskQueue: string, inbox: string, logFile: string): Promise<ChildProcess> {
-  const log = createWriteStream(logFile);
-  const worker = spawn(process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), 'worker'], {
-    cwd: projectRoot,
-    env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, KEYFLOW_TASK_QUEUE: taskQueue, KEYFLOW_USAGE_INBOX: inbox, LOG_LEVEL: 'info', KEYFLOW_SIM_ENABLED: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  worker.stderr!.pipe(log);
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    worker.stdout!.on('data', (data: Buffer) => {
-      log.write(data);
-      seen += data.toString();
-      if (seen.includes('worker running')) resolve();
-      if (seen.length > 100_000) seen = seen.slice(-1000);
-    });
-    worker.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it ran`)));
-  });
-  return worker;
-}
-
-/** Current resident set size of a process (VmRSS), in MB. */
-function rssMb(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Math.round(Number(match[1]) / 1024) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Peak resident set size of a process (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /VmHWM:\s+(\d+) kB/.exec(status);
-    return match ? Math.round(Number(match[1]) / 1024) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** This bench's PostgreSQL: the postmaster listening on its port and the backends it forked. */
 async function postgresPids(): Promise<number[]> {
   const parents = new Map<number, number>();
@@ -273,18 +235,6 @@ async function postgresPids(): Promise<number[]> {
     if (command[0]?.endsWith('/postgres') && command.includes(String(portBase + 1))) postmaster = Number(entry);
   }
   return [postmaster, ...[...parents].filter(([, parent]) => parent === postmaster).map(([pid]) => pid)].filter((pid) => pid > 0);
-}
-
-async function admin(templateUrl: string, statement: string): Promise<void> {
-  const url = new URL(templateUrl);
-  url.pathname = '/postgres';
-  const connection = new pg.Client({ connectionString: url.toString() });
-  await connection.connect();
-  try {
-    await connection.query(statement);
-  } finally {
-    await connection.end();
-  }
 }
 
 main().catch((error) => {

@@ -107,7 +107,6 @@ async function main(): Promise<void> {
     KEYFLOW_DATA_DIR: path.join(__dirname, '..', '.data', 'bench'),
     KEYFLOW_TEMPORAL_PORT: String(portBase + 2),
     KEYFLOW_TEMPORAL_UI_PORT: String(portBase + 3),
-    KEYFLOW_TEMPORAL_HEADLESS: 'true',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
   const logger = createLogger(config.LOG_LEVEL, 'bench');

@@ -35,7 +35,6 @@ async function main(): Promise<void> {
     KEYFLOW_PG_PORT: String(portBase + 1),
     KEYFLOW_TEMPORAL_PORT: String(portBase + 2),
     KEYFLOW_SIM_PORT: String(portBase + 4),
-    KEYFLOW_TEMPORAL_HEADLESS: 'true',
     KEYFLOW_PG_DATABASE: 'keyflow_bench',
     KEYFLOW_TASK_QUEUE: `bench-external-${randomUUID()}`,
     // One attempt may hang (the injected timeouts): give up on it after 1.5 s and retry.
@@ -46,7 +45,8 @@ async function main(): Promise<void> {
   });
   const logger = createLogger(config.LOG_LEVEL, 'bench');
   const services = await startServices(config, 'test', logger);
-  const sim = await startSimulator(simulatorOptions(config, logger), config.KEYFLOW_SIM_HOST, config.KEYFLOW_SIM_PORT);
+  const options = simulatorOptions(config, logger);
+  const sim = await startSimulator(options, config.KEYFLOW_SIM_HOST, config.KEYFLOW_SIM_PORT);
   try {
     await migrate(services.postgres.databaseUrl);
     const runtimeConfig = { ...config, DATABASE_URL: services.postgres.databaseUrl, TEMPORAL_ADDRESS: services.temporal.address };
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     const running = worker.run();
     const connection = await Connection.connect({ address: services.temporal.address });
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const control = simControl(sim.url);
+    const control = simControl(sim.url, { authorization: `Bearer ${options.controlToken}` });
 
     const account = await createAccountingClient(endpointFor(runtimeConfig, 'accounting')).openBillingAccount(
       { customerId: 'C-BENCH', name: 'Bench Ltd', currency: 'CNY', billingCycleDay: 1 },

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { recordAudit, type Actor } from './audit';
 import { notFound, staleVersion } from './errors';
 import { orgScope, type OrgScoped } from './scope';
+import { staffRoles } from '../workflows/model';
 
 /** The roles a staff member may hold; each API route names the ones it admits. */
-export const roles = ['admin', 'designer', 'ops', 'supervisor', 'customer_manager', 'dispatcher', 'billing_clerk'] as const;
+export const roles = staffRoles;
 export type Role = (typeof roles)[number];
 
 export const staffRow = z.object({
@@ -26,7 +27,8 @@ export const staffRow = z.object({
 export type StaffRow = z.infer<typeof staffRow>;
 
 const columns = sql.fragment`s.id, s.username, s.display_name, s.org_unit_id, o.path AS org_path, s.roles, s.email, s.mobile, s.active,
-  s.locked_until, s.version, s.created_at, s.updated_at`;
+  (SELECT t.locked_until FROM login_throttle t WHERE t.key = 'user:' || s.username AND t.locked_until > now()) AS locked_until,
+  s.version, s.created_at, s.updated_at`;
 
 export async function getStaff(db: CommonQueryMethods, id: number): Promise<StaffRow | null> {
   return db.maybeOne(sql.type(staffRow)`SELECT ${columns} FROM staff s JOIN org_units o ON o.id = s.org_unit_id WHERE s.id = ${id}`);
@@ -117,8 +119,8 @@ export async function updateStaff(db: CommonQueryMethods, who: Actor, id: number
     if (changes.mobile !== undefined) sets.push(sql.fragment`mobile = ${changes.mobile}`);
     if (changes.active !== undefined) sets.push(sql.fragment`active = ${changes.active}`);
     if (changes.passwordHash !== undefined) sets.push(sql.fragment`password_hash = ${changes.passwordHash}`);
-    if (changes.unlock) sets.push(sql.fragment`locked_until = NULL`, sql.fragment`failed_logins = 0`);
     await tx.query(sql.type(z.object({}))`UPDATE staff SET ${sql.join(sets, sql.fragment`, `)} WHERE id = ${id}`);
+    if (changes.unlock) await tx.query(sql.type(z.object({}))`DELETE FROM login_throttle WHERE key = ${loginThrottleKeys.user(before.username)}`);
     if (changes.active === false || changes.passwordHash !== undefined) {
       await tx.query(sql.type(z.object({}))`UPDATE staff_sessions SET revoked_at = now() WHERE staff_id = ${id} AND revoked_at IS NULL`);
     }
@@ -161,31 +163,48 @@ const loginRow = z.object({
   id: z.coerce.number(),
   password_hash: z.string(),
   active: z.boolean(),
-  locked_until: z.string().nullable(),
-  locked: z.boolean(),
 });
 
-/** What a login checks: the hash, whether the account may log in, and whether it is locked now. */
+/** What a login checks: the hash and whether the account may log in (lock-out is `countLoginAttempt`'s). */
 export async function findLogin(db: CommonQueryMethods, username: string) {
-  return db.maybeOne(sql.type(loginRow)`
-    SELECT id, password_hash, active, locked_until, coalesce(locked_until > now(), false) AS locked FROM staff WHERE username = ${username}`);
+  return db.maybeOne(sql.type(loginRow)`SELECT id, password_hash, active FROM staff WHERE username = ${username}`);
 }
+
+/** The keys logins are throttled by: a username (known or not) and a client address. */
+export const loginThrottleKeys = {
+  user: (username: string) => `user:${username}`,
+  address: (address: string) => `addr:${address}`,
+};
+
+const attemptRow = z.object({ failures: z.number(), locked_until: z.string().nullable(), locked: z.boolean() });
+export type LoginAttempt = z.infer<typeof attemptRow> & { allowed: boolean };
 
 /**
- * Counts a wrong password; the `maxFailures`-th in a row locks the login for `lockMinutes`.
- * One statement, so concurrent guesses cannot slip past the count.
+ * Counts one attempt against `key` before its password is checked, in one statement (the row is
+ * locked by the upsert), so parallel attempts each see their own count: the first `maxFailures`
+ * may check a password, the `maxFailures`-th locks the key for `lockMinutes`, and every later one
+ * is refused without hashing until the lock passes. Counts older than the lock period, or behind an
+ * expired lock, start again from one. A success forgets the count (`forgetLoginAttempts`).
  */
-export async function recordLoginFailure(db: CommonQueryMethods, id: number, maxFailures: number, lockMinutes: number): Promise<{ locked: boolean }> {
-  const row = await db.one(sql.type(z.object({ locked: z.boolean() }))`
-    UPDATE staff SET
-      failed_logins = CASE WHEN failed_logins + 1 >= ${maxFailures} THEN 0 ELSE failed_logins + 1 END,
-      locked_until = CASE WHEN failed_logins + 1 >= ${maxFailures} THEN now() + make_interval(mins => ${lockMinutes}) ELSE locked_until END
-    WHERE id = ${id}
-    RETURNING coalesce(locked_until > now(), false) AS locked`);
-  return row;
+export async function countLoginAttempt(db: CommonQueryMethods, key: string, maxFailures: number, lockMinutes: number): Promise<LoginAttempt> {
+  const lock = sql.fragment`now() + make_interval(mins => ${lockMinutes})`;
+  const row = await db.one(sql.type(attemptRow)`
+    INSERT INTO login_throttle AS t (key, failures, locked_until, updated_at)
+    VALUES (${key}, 1, CASE WHEN 1 >= ${maxFailures} THEN ${lock} END, now())
+    ON CONFLICT (key) DO UPDATE SET
+      failures = CASE WHEN t.locked_until <= now() OR (t.locked_until IS NULL AND t.updated_at < now() - make_interval(mins => ${lockMinutes})) THEN 1 ELSE t.failures + 1 END,
+      locked_until = CASE
+        WHEN t.locked_until > now() THEN t.locked_until
+        WHEN t.locked_until <= now() OR (t.locked_until IS NULL AND t.updated_at < now() - make_interval(mins => ${lockMinutes})) THEN CASE WHEN 1 >= ${maxFailures} THEN ${lock} END
+        WHEN t.failures + 1 >= ${maxFailures} THEN ${lock}
+        ELSE NULL END,
+      updated_at = now()
+    RETURNING failures, locked_until, coalesce(locked_until > now(), false) AS locked`);
+  return { ...row, allowed: row.failures <= maxFailures };
 }
 
-export async function recordLoginSuccess(db: CommonQueryMethods, id: number): Promise<void> {
-  await db.query(sql.type(z.object({}))`UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = ${id} AND (failed_logins <> 0 OR locked_until IS NOT NULL)`);
+/** A right password: the username's count is forgotten, and this attempt no longer counts against the address. */
+export async function forgetLoginAttempts(db: CommonQueryMethods, userKey: string, addressKey: string): Promise<void> {
+  await db.query(sql.type(z.object({}))`DELETE FROM login_throttle WHERE key = ${userKey}`);
+  await db.query(sql.type(z.object({}))`UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = ${addressKey} AND locked_until IS NULL`);
 }
-

@@ -67,7 +67,8 @@ export async function cancelInstance(client: Client, workflowId: string): Promis
 /**
  * Resets the instance's latest run to a workflow-task event of its history (Temporal's
  * ResetWorkflowExecution): everything after it is dropped and the workflow continues from there in
- * a new run, with signals received after it re-applied. Works on failed, terminated and running runs.
+ * a new run, with signals received after it re-applied (Updates are not: the steps after the point
+ * are done again). Works on failed, terminated and running runs.
  * @throws OpsError UNPROCESSABLE when the event is not a workflow-task completion of that run
  */
 export async function resetInstance(client: Client, workflowId: string, options: { eventId: number; reason: string }): Promise<{ fromRunId: string; runId: string; eventId: number }> {
@@ -87,6 +88,10 @@ export async function resetInstance(client: Client, workflowId: string, options:
       // protobufjs takes a plain number for an int64 field; the typing only names Long.
       workflowTaskFinishEventId: options.eventId as never,
       requestId: randomUUID(),
+      // Signals after the point are re-applied (an outside system's message must not be lost), but
+      // not Updates: they are the completions and repairs of the steps the reset is meant to redo;
+      // re-applied, a reset to before a user task would complete that task again at once.
+      resetReapplyExcludeTypes: [temporal.api.enums.v1.ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE],
     });
     return { fromRunId: description.runId, runId: response.runId ?? '', eventId: options.eventId };
   } catch (error) {

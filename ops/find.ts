@@ -1,11 +1,13 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import { bpmnProcessWorkflowType } from '../workflows/contracts';
 import { instanceState } from './actions';
 
 // Visibility queries take no parameters: every value that goes into one is checked against this
 // (no quotes, no backslashes), so a filter can never change the query's shape.
-const keyword = z.string().min(1).max(200).regex(/^[^'"\\\n\r]+$/, 'must not contain quotes, backslashes or newlines');
+export const keyword = z.string().min(1).max(200).regex(/^[^'"\\\n\r]+$/, 'must not contain quotes, backslashes or newlines');
 
 export const instanceStatuses = ['incident', 'running', 'completed', 'failed', 'timedOut', 'terminated', 'cancelled', 'continuedAsNew'] as const;
 export type InstanceStatusFilter = (typeof instanceStatuses)[number];
@@ -22,6 +24,8 @@ export const instanceFilter = z
     errorContains: z.string().min(1).max(500).optional(),
     businessKey: keyword.optional(),
     customerId: keyword.optional(),
+    /** The instance's org unit (`KfOrgUnit`), exactly. */
+    orgUnitId: keyword.optional(),
     startedAfter: z.string().datetime().optional(),
     startedBefore: z.string().datetime().optional(),
     closedAfter: z.string().datetime().optional(),
@@ -53,6 +57,7 @@ export function visibilityQuery(filter: InstanceFilter): string {
   if (filter.nodeId) parts.push(filter.status === 'incident' ? `KfIncidentNode = '${filter.nodeId}'` : `KfActiveNodes = '${filter.nodeId}'`);
   if (filter.businessKey) parts.push(`KfBusinessKey = '${filter.businessKey}'`);
   if (filter.customerId) parts.push(`KfCustomerId = '${filter.customerId}'`);
+  if (filter.orgUnitId) parts.push(`KfOrgUnit = '${filter.orgUnitId}'`);
   if (filter.startedAfter) parts.push(`StartTime >= '${filter.startedAfter}'`);
   if (filter.startedBefore) parts.push(`StartTime < '${filter.startedBefore}'`);
   if (filter.closedAfter) parts.push(`CloseTime >= '${filter.closedAfter}'`);
@@ -72,6 +77,7 @@ export interface FoundInstance {
   processVersion?: number;
   businessKey?: string;
   customerId?: string;
+  orgUnitId?: string;
   incident: boolean;
   incidentNode?: string;
   activeNodes: string[];
@@ -97,6 +103,7 @@ function toFound(info: WorkflowExecutionInfo): FoundInstance {
     processVersion: first(info, 'KfProcessVersion') as number | undefined,
     businessKey: first(info, 'KfBusinessKey') as string | undefined,
     customerId: first(info, 'KfCustomerId') as string | undefined,
+    orgUnitId: first(info, 'KfOrgUnit') as string | undefined,
     incident: first(info, 'KfIncident') === true,
     incidentNode: first(info, 'KfIncidentNode') as string | undefined,
     activeNodes: Array.isArray(active) ? active.map(String) : [],
@@ -117,15 +124,67 @@ export async function findInstances(client: Client, filter: InstanceFilter, opti
     scanned += 1;
     const instance = toFound(info);
     if (filter.errorContains !== undefined) {
-      const errors = await errorsOf(client, instance);
-      const needle = filter.errorContains.toLowerCase();
-      const matching = errors.filter((error) => error.message.toLowerCase().includes(needle) && (filter.nodeId === undefined || error.nodeId === undefined || error.nodeId === filter.nodeId));
+      const matching = matchingErrors(await errorsOf(client, instance), filter);
       if (matching.length === 0) continue;
       instance.errors = matching;
     }
     found.push(instance);
   }
   return found;
+}
+
+export interface InstancePage {
+  instances: FoundInstance[];
+  /** Temporal's opaque token for the next page; absent on the last. */
+  nextPageToken?: Uint8Array;
+}
+
+const protoStatus = temporal.api.enums.v1.WorkflowExecutionStatus;
+
+function timestampToDate(timestamp: { seconds?: unknown; nanos?: number | null } | null | undefined): Date | undefined {
+  if (!timestamp || timestamp.seconds === undefined || timestamp.seconds === null) return undefined;
+  return new Date(Number(String(timestamp.seconds)) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6));
+}
+
+/**
+ * One visibility page of instances matching the filter, newest first: `pageSize` candidates, of
+ * which those whose error text does not match `errorContains` are dropped (a page may then hold
+ * fewer, even none, and still have a next one).
+ */
+export async function findInstancePage(client: Client, filter: InstanceFilter, options: { pageSize: number; pageToken?: Uint8Array }): Promise<InstancePage> {
+  const response = await client.workflowService.listWorkflowExecutions({
+    namespace: client.options.namespace,
+    query: visibilityQuery(filter),
+    pageSize: options.pageSize,
+    nextPageToken: options.pageToken,
+  });
+  const instances: FoundInstance[] = [];
+  for (const execution of response.executions ?? []) {
+    const searchAttributes = decodeSearchAttributes(execution.searchAttributes?.indexedFields) as WorkflowExecutionInfo['searchAttributes'];
+    const statusName = (protoStatus[execution.status ?? protoStatus.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED] ?? '').replace('WORKFLOW_EXECUTION_STATUS_', '').replace('CANCELED', 'CANCELLED');
+    const instance = toFound({
+      workflowId: execution.execution?.workflowId ?? '',
+      runId: execution.execution?.runId ?? '',
+      type: execution.type?.name ?? '',
+      status: { name: statusName },
+      startTime: timestampToDate(execution.startTime) ?? new Date(0),
+      closeTime: timestampToDate(execution.closeTime),
+      searchAttributes,
+    } as unknown as WorkflowExecutionInfo);
+    if (filter.errorContains !== undefined) {
+      const matching = matchingErrors(await errorsOf(client, instance), filter);
+      if (matching.length === 0) continue;
+      instance.errors = matching;
+    }
+    instances.push(instance);
+  }
+  const token = response.nextPageToken && response.nextPageToken.length > 0 ? response.nextPageToken : undefined;
+  return { instances, ...(token ? { nextPageToken: token } : {}) };
+}
+
+function matchingErrors(errors: NonNullable<FoundInstance['errors']>, filter: InstanceFilter): NonNullable<FoundInstance['errors']> {
+  const needle = (filter.errorContains ?? '').toLowerCase();
+  return errors.filter((error) => error.message.toLowerCase().includes(needle) && (filter.nodeId === undefined || error.nodeId === undefined || error.nodeId === filter.nodeId));
 }
 
 async function errorsOf(client: Client, instance: FoundInstance): Promise<NonNullable<FoundInstance['errors']>> {
@@ -191,4 +250,77 @@ export async function countInstances(client: Client, filter: InstanceFilter, sca
     byNode: [...nodes.values()].sort((a, b) => b.incidents - a.incidents || b.active - a.active || byCount(a, b)),
     truncated,
   };
+}
+
+export interface IncidentGroup {
+  processKey: string;
+  processVersion: number | null;
+  nodeId: string;
+  /** The incident's error type and message, as the instances' `state` reports it. */
+  error: string;
+  count: number;
+  /** Up to 20 of the instances, newest first. */
+  workflowIds: string[];
+}
+
+/**
+ * Open incidents grouped by process → version → node → error text, with counts. Error text is not
+ * indexed: each incident instance's state is read (at most `scanLimit`, newest first; `truncated`
+ * says when more matched).
+ */
+export async function groupIncidents(client: Client, filter: Omit<InstanceFilter, 'status'>, scanLimit = 500): Promise<{ groups: IncidentGroup[]; instances: number; truncated: boolean }> {
+  const found = await findInstances(client, { ...filter, status: 'incident', errorContains: undefined }, { limit: scanLimit + 1, scanLimit: scanLimit + 1 });
+  const truncated = found.length > scanLimit;
+  const groups = new Map<string, IncidentGroup>();
+  for (const instance of found.slice(0, scanLimit)) {
+    const errors = await errorsOf(client, instance);
+    const nodeErrors = errors.length > 0 ? errors : [{ nodeId: instance.incidentNode, message: '' }];
+    for (const error of nodeErrors) {
+      const nodeId = error.nodeId ?? instance.incidentNode ?? '?';
+      const processKey = instance.processKey ?? instance.workflowType;
+      const processVersion = instance.processVersion ?? null;
+      const id = [processKey, processVersion, nodeId, error.message].join('\u0000');
+      const group = groups.get(id) ?? { processKey, processVersion, nodeId, error: error.message, count: 0, workflowIds: [] };
+      group.count += 1;
+      if (group.workflowIds.length < 20 && !group.workflowIds.includes(instance.workflowId)) group.workflowIds.push(instance.workflowId);
+      groups.set(id, group);
+    }
+  }
+  const sorted = [...groups.values()].sort(
+    (a, b) => a.processKey.localeCompare(b.processKey) || (b.processVersion ?? 0) - (a.processVersion ?? 0) || a.nodeId.localeCompare(b.nodeId) || b.count - a.count,
+  );
+  return { groups: sorted, instances: Math.min(found.length, scanLimit), truncated };
+}
+
+/**
+ * Instances of a process (version) started and completed per hour over the last `hours` hours,
+ * oldest first: two visibility counts per hour, a few at a time.
+ */
+export async function throughputPerHour(
+  client: Client,
+  filter: { processKey: string; processVersion?: number },
+  hours: number,
+  now = new Date(),
+): Promise<{ hour: string; started: number; completed: number }[]> {
+  const end = Math.ceil(now.getTime() / 3600_000) * 3600_000;
+  const buckets = Array.from({ length: hours }, (_, index) => end - (hours - index) * 3600_000);
+  const count = async (query: string) => Number((await client.workflow.count(query)).count);
+  const result: { hour: string; started: number; completed: number }[] = [];
+  for (let offset = 0; offset < buckets.length; offset += 6) {
+    result.push(
+      ...(await Promise.all(
+        buckets.slice(offset, offset + 6).map(async (start) => {
+          const from = new Date(start).toISOString();
+          const to = new Date(start + 3600_000).toISOString();
+          const base = { processKey: filter.processKey, ...(filter.processVersion !== undefined ? { processVersion: filter.processVersion } : {}) };
+          const [started, completed] = await Promise.all([
+            count(visibilityQuery({ ...base, startedAfter: from, startedBefore: to })),
+            count(visibilityQuery({ ...base, status: 'completed', closedAfter: from, closedBefore: to })),
+          ]);
+          return { hour: from, started, completed };
+        }),
+      )),
+    );
+  }
+  return result;
 }

@@ -166,3 +166,38 @@ export async function removedNodeImpact(client: Client, processKey: string, newN
   }
   return { processKey, affectedInstances: affected.length, runningInstances: running.length, removedNodes: [...removed.values()], sample: affected.slice(0, 100) };
 }
+
+/** Where the running instances of a process wait, per version, and which of those nodes a new version drops. */
+export interface VersionImpact {
+  processKey: string;
+  runningInstances: number;
+  versions: { processVersion: number; instances: number; waitingAt: { nodeId: string; instances: number; removed: boolean }[] }[];
+}
+
+/**
+ * What deploying a model with `newNodeIds` would touch: the running instances of the process by
+ * version, and the nodes they wait at (from the `KfActiveNodes` search attribute, so it reads no
+ * history and no state), each flagged when the new model no longer has it.
+ */
+export async function versionImpact(client: Client, processKey: string, newNodeIds: ReadonlySet<string>, limit = 10_000): Promise<VersionImpact> {
+  const running = await findInstances(client, { processKey, status: 'running' }, { limit });
+  const versions = new Map<number, { instances: number; nodes: Map<string, number> }>();
+  for (const instance of running) {
+    const version = instance.processVersion ?? 0;
+    const entry = versions.get(version) ?? { instances: 0, nodes: new Map<string, number>() };
+    entry.instances += 1;
+    for (const nodeId of new Set(instance.activeNodes)) entry.nodes.set(nodeId, (entry.nodes.get(nodeId) ?? 0) + 1);
+    versions.set(version, entry);
+  }
+  return {
+    processKey,
+    runningInstances: running.length,
+    versions: [...versions.entries()]
+      .sort(([a], [b]) => b - a)
+      .map(([processVersion, entry]) => ({
+        processVersion,
+        instances: entry.instances,
+        waitingAt: [...entry.nodes.entries()].sort(([, a], [, b]) => b - a).map(([nodeId, instances]) => ({ nodeId, instances, removed: !newNodeIds.has(nodeId) })),
+      })),
+  };
+}

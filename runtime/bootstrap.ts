@@ -28,15 +28,19 @@ export async function bootstrap(services: Services, config: Config, logger: Logg
   return { lines };
 }
 
-/** Deploys processes/*.bpmn (identical files are no-ops); a shipped model that does not validate stops the start. */
+/** Deploys processes/*.dmn and *.bpmn (identical files are no-ops); a shipped model that does not validate stops the start. */
 async function deployShippedProcesses(services: Services, config: Config, logger: Logger): Promise<string> {
   const pool = await createDatabasePool(services.postgres.databaseUrl, { applicationName: 'keyflow-bootstrap', maximumPoolSize: 2 });
   const client = await createTemporalClient(loadConfig(services.env));
   try {
     const deployed = await deployProcessFiles(pool, undefined, 'system', { client, taskQueue: config.KEYFLOW_TASK_QUEUE });
-    for (const entry of deployed.filter((item) => item.created)) logger.info(entry, 'deployed a shipped process');
+    for (const entry of deployed.filter((item) => item.created)) logger.info(entry, entry.file.endsWith('.dmn') ? 'deployed a shipped decision' : 'deployed a shipped process');
     logger.debug({ schedule: await syncBillingSchedule(client, pool, config.KEYFLOW_TASK_QUEUE) }, 'monthly bill run scheduled');
-    return `  Processes      ${deployed.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped'}`;
+    const list = (entries: typeof deployed) => entries.map((entry) => `${entry.key} v${entry.version}`).join(', ') || 'none shipped';
+    return [
+      `  Processes      ${list(deployed.filter((entry) => entry.file.endsWith('.bpmn')))}`,
+      `  Decisions      ${list(deployed.filter((entry) => entry.file.endsWith('.dmn')))}`,
+    ].join('\n');
   } finally {
     await client.connection.close();
     await pool.end();

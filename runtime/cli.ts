@@ -11,6 +11,8 @@ import { startApi } from '../api/server';
 import { MigrationError, migrate } from '../db/migrate';
 import { simulatorOptions, startSimulator } from '../sim/server';
 import { bootstrap } from './bootstrap';
+import { ensureWebBuild } from './web-build';
+import { ensureChromium } from './chromium';
 import { runSeed } from './seed';
 import { createKeyflowWorker } from './worker';
 import { runOps, runReplayCheckDirect } from './ops-cli';
@@ -66,13 +68,20 @@ function onStop(handler: () => Promise<void>): void {
 async function runStart(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'keyflow');
-  const services = await startServices(config, 'start', logger);
+  // The web app builds (when stale) while the services come up.
+  const webBuild = ensureWebBuild(logger);
+  webBuild.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+  const services = await startServices(config, 'start', logger).catch(async (error) => {
+    await webBuild.catch(() => undefined);
+    throw error;
+  });
   onStop(async () => {
     logger.info('stopping');
     await services.stop();
   });
   try {
     await migrate(services.postgres.databaseUrl);
+    await webBuild;
     const started = await bootstrap(services, config, logger);
     for (const child of ['worker', 'api'] as const) {
       const managed = services.supervisor.start(child, process.execPath, [path.join(projectRoot, 'bin', 'keyflow.js'), child], {
@@ -112,7 +121,8 @@ function printUrls(config: Config, services: Services, extra: string[]): void {
   const lines = [
     '',
     'Keyflow is running:',
-    `  API            http://localhost:${config.KEYFLOW_API_PORT}   (health: /health)`,
+    `  Web app        http://localhost:${config.KEYFLOW_API_PORT}/   (sign in as designer, gz.dispatcher, ops …; password keyflow-demo)`,
+    `  API            http://localhost:${config.KEYFLOW_API_PORT}/api   (health: /health, OpenAPI: /api/openapi.json)`,
     `  Temporal       ${services.temporal.address}  namespace ${services.temporal.namespace}${services.temporal.startedByUs ? ' (dev server, started here)' : ''}`,
     ...(services.temporal.uiUrl ? [`  Temporal UI    ${services.temporal.uiUrl}`] : []),
     `  PostgreSQL     ${services.postgres.tcpUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}  (${services.postgres.version})`,
@@ -236,7 +246,7 @@ async function runTest(args: string[]): Promise<void> {
     KEYFLOW_TEMPORAL_PORT: String(base + 2),
     KEYFLOW_API_PORT: String(base + 3),
     KEYFLOW_SIM_PORT: String(base + 4),
-    KEYFLOW_TEMPORAL_HEADLESS: 'true',
+    KEYFLOW_TEMPORAL_UI: 'false',
     KEYFLOW_PG_DATABASE: 'keyflow_test',
     // Tests never run against the databases or clusters a developer points `npm start` at.
     DATABASE_URL: process.env.KEYFLOW_TEST_DATABASE_URL ?? '',
@@ -245,12 +255,23 @@ async function runTest(args: string[]): Promise<void> {
   };
   const config = loadConfig(testEnv);
   const logger = createLogger(config.LOG_LEVEL, 'test');
+  ensureChromium(logger);
 
-  const staticChecks: Promise<number[]> = runStatic ? Promise.all([run('tsc', ['--noEmit', '-p', '.']), run('eslint', ['.'])]) : Promise.resolve([0, 0]);
+  // The browser tests need the current web app: built (when stale) while the services come up,
+  // before the static checks, which would otherwise compete with it for two cores.
+  const webBuild = ensureWebBuild(logger);
+  webBuild.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+  const staticChecks: Promise<number[]> = runStatic
+    ? webBuild.then(
+        () => Promise.all([run('tsc', ['--noEmit', '-p', '.']), run('tsc', ['--noEmit', '-p', 'designer']), run('eslint', ['.'])]),
+        () => [1, 1, 1],
+      )
+    : Promise.resolve([0, 0, 0]);
   const services = await startServices(config, 'test', logger);
   let code = 1;
   try {
     await migrate(services.postgres.databaseUrl);
+    await webBuild;
     // Throw-away secrets and partner tokens, so the whole suite runs with signatures and auth on.
     const jestEnv = fillCallbackSecrets({ ...testEnv, ...services.env });
     for (const system of ['PROVISIONING', 'ACCOUNTING', 'NOTIFY', 'BANK', 'USAGE']) {
@@ -258,10 +279,11 @@ async function runTest(args: string[]): Promise<void> {
     }
     await startSimulatorProcess(services.supervisor, jestEnv, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
     const jestCode = await run('jest', ['--runInBand', ...jestArgs], jestEnv);
-    const [tscCode, eslintCode] = await staticChecks;
+    const [tscCode, webTscCode, eslintCode] = await staticChecks;
     if (tscCode !== 0) console.error('keyflow test: type-check failed');
+    if (webTscCode !== 0) console.error('keyflow test: type-check of the web app (designer/) failed');
     if (eslintCode !== 0) console.error('keyflow test: lint failed');
-    code = jestCode || tscCode || eslintCode || 0;
+    code = jestCode || tscCode || webTscCode || eslintCode || 0;
   } finally {
     await services.stop();
   }

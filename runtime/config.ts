@@ -22,6 +22,7 @@ const optionalSecret = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
   .refine((value) => value === undefined || value.length >= 16, 'must be at least 16 characters');
+const isoDuration = z.string().regex(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/, 'an ISO-8601 duration such as PT30M');
 const timeoutMs = z.coerce.number().int().min(100).max(600_000);
 const flag = (fallback: 'true' | 'false') =>
   z
@@ -56,7 +57,11 @@ export const configSchema = z.object({
   TEMPORAL_API_KEY: optionalText,
   KEYFLOW_TEMPORAL_PORT: port.default(7233),
   KEYFLOW_TEMPORAL_UI_PORT: port.default(8233),
-  KEYFLOW_TEMPORAL_HEADLESS: flag('false'),
+  /**
+   * The dev server's web UI shows every instance's variables and can terminate instances with no
+   * Keyflow audit row, and has no login: off unless asked for.
+   */
+  KEYFLOW_TEMPORAL_UI: flag('false'),
   KEYFLOW_TASK_QUEUE: z.string().min(1).default('keyflow'),
   KEYFLOW_PYTHON: z.string().default('python3'),
   KEYFLOW_GO: z.string().default('go'),
@@ -65,12 +70,17 @@ export const configSchema = z.object({
   KEYFLOW_API_PORT: port.default(3000),
   KEYFLOW_WORKFLOW_STACK_TRACE_LIMIT: z.coerce.number().int().min(1).max(100).default(2),
   KEYFLOW_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  /** Addresses of reverse proxies whose X-Forwarded-For is believed (express's `trust proxy`: `loopback`, `10.0.0.1`, a CIDR list); unset: none. */
+  KEYFLOW_TRUST_PROXY: optionalText,
   KEYFLOW_API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 1mb').default('1mb'),
   KEYFLOW_SIM_PORT: port.default(3100),
+  /** How often the API reads the histories of newly closed instances into the heat map's node statistics; 0: never. */
+  KEYFLOW_NODE_STATS_INTERVAL_MS: z.coerce.number().int().min(0).max(24 * 3600_000).default(60_000),
   KEYFLOW_SESSION_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   KEYFLOW_SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   KEYFLOW_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   KEYFLOW_LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  KEYFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(100),
   KEYFLOW_SEED_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(200),
 
   // External systems. An unset URL means the simulator's (`http://<sim host>:<sim port>/<system>/v1`);
@@ -98,6 +108,13 @@ export const configSchema = z.object({
   KEYFLOW_CALLBACK_SECRET_PROVISIONING: optionalSecret,
   KEYFLOW_CALLBACK_SECRET_BANK: optionalSecret,
   KEYFLOW_CALLBACK_SECRET_ALARMS: optionalSecret,
+  /** Bearer token of the simulator's control API (`/sim/*`); `keyflow start` and `keyflow test` generate one. */
+  KEYFLOW_SIM_CONTROL_TOKEN: optionalSecret,
+  /** Order fulfilment's timers (ISO-8601 durations): how long activation waits for the network's callback before asking it, project tasks' due date, reminder and escalation. */
+  KEYFLOW_ORDER_ACTIVATION_TIMEOUT: isoDuration.default('PT30M'),
+  KEYFLOW_ORDER_PROJECT_TASK_DUE: isoDuration.default('P5D'),
+  KEYFLOW_ORDER_PROJECT_REMINDER_AFTER: isoDuration.default('P4D'),
+  KEYFLOW_ORDER_PROJECT_ESCALATE_AFTER: isoDuration.default('P6D'),
   KEYFLOW_CALLBACK_WINDOW_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   KEYFLOW_SIM_ENABLED: flag('true'),
   KEYFLOW_SIM_HOST: z.string().default('127.0.0.1'),

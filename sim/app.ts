@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
@@ -25,8 +25,13 @@ export interface SimulatorOptions {
   tokens: Partial<Record<ExternalSystem, string>>;
   /** Secret each callback is signed with; unsigned when missing (Keyflow will refuse it). */
   callbackSecrets: Partial<Record<CallbackSystem, string>>;
-  /** Keyflow's base URL, where callbacks go unless a request named its own callback URL. */
+  /** Keyflow's base URL: callbacks go there, and a request naming another callback address is refused. */
   callbackBaseUrl: string;
+  /**
+   * Bearer token the control API (`/sim/*` except `/sim/health`) requires: it posts bank payments
+   * signed with the real secret and shows the ledger with customers' phone numbers.
+   */
+  controlToken: string;
   callbackDelayMs: number;
   /** Misbehaviour that applies until a fault setting overrides it (e.g. occasional duplicate callbacks). */
   baselineFaults?: FaultSettings;
@@ -52,6 +57,15 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   app.disable('x-powered-by');
   app.use(express.json({ limit: '1mb' }));
 
+  app.use('/sim', (req, res, next) => {
+    if (req.path === '/health') return next();
+    const given = Buffer.from(req.get('authorization') ?? '');
+    const expected = Buffer.from(`Bearer ${options.controlToken}`);
+    if (options.controlToken.length < 16 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return void res.status(401).json({ error: { code: 'UNAUTHENTICATED', message: 'the control API needs Authorization: Bearer <KEYFLOW_SIM_CONTROL_TOKEN>' } });
+    }
+    next();
+  });
   for (const route of partnerRoutes({ state, callbacks, callbackDelayMs: options.callbackDelayMs })) mountPartnerRoute(route);
   mountControlRoutes();
 
@@ -62,6 +76,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (!res.headersSent) res.status(status).json({ error: { code: status === 400 ? 'BAD_REQUEST' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'INTERNAL', message: status === 500 ? 'internal error' : error.message } });
   };
   app.use(onError);
+
+  function refuseForeignCallback(url: string | undefined): void {
+    if (!callbacks.allows(url)) throw Object.assign(new Error(`callbackUrl must be the configured Keyflow API (${options.callbackBaseUrl})`), { status: 400 });
+  }
 
   return {
     app,
@@ -137,7 +155,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
           reply = { ...first.reply, headers: { ...first.reply.headers, [idempotentReplayHeader]: 'true' } };
           outcome = 'replayed';
         } else {
-          reply = route.handle({ body, params: req.params as Record<string, string>, query: req.query, idempotencyKey: key, faults: settings, now: new Date() });
+          reply = route.handle({ body, params: req.params as Record<string, string>, query: req.query, idempotencyKey: key, faults: settings, shortage: () => faults.take(route.operation, 'noCapacityNext'), now: new Date() });
           state.dedupe.set(dedupeKey, { hash, reply });
           outcome = reply.status < 300 ? 'accepted' : 'refused';
           if (reply.status < 300) {
@@ -248,6 +266,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       .strict();
     app.post('/sim/bank/payments', (req, res) => {
       const order = control(paymentOrder, req.body);
+      refuseForeignCallback(order.callbackUrl);
       const event = {
         eventId: `evt-${randomUUID()}`,
         reference: order.reference,
@@ -272,10 +291,12 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         delayMs: z.number().int().min(0).max(600_000).default(0),
         duplicate: z.boolean().default(false),
         callbackUrl: z.string().url().optional(),
+        networkElementId: partnerId.optional(),
       })
       .strict();
     app.post('/sim/alarms', (req, res) => {
       const order = control(alarmOrder, req.body);
+      refuseForeignCallback(order.callbackUrl);
       const event = {
         eventId: `evt-${randomUUID()}`,
         alarmId: order.alarmId ?? state.nextId('ALM'),
@@ -284,6 +305,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         severity: order.severity,
         probableCause: order.probableCause,
         occurredAt: new Date().toISOString(),
+        ...(order.networkElementId ? { networkElementId: order.networkElementId } : {}),
       };
       callbacks.schedule('alarms', order.callbackUrl, event, order.delayMs);
       if (order.duplicate) callbacks.schedule('alarms', order.callbackUrl, event, order.delayMs + 100, 2);

@@ -46,7 +46,22 @@ export class CallbackSender {
     this.options.defaultBaseUrl = url;
   }
 
+  /** Callbacks go to the configured Keyflow API only: a request naming another address is refused. */
+  allows(url: string | undefined): boolean {
+    if (url === undefined) return true;
+    try {
+      return new URL(url).origin === new URL(this.options.defaultBaseUrl).origin;
+    } catch {
+      return false;
+    }
+  }
+
   schedule(system: CallbackSystem, url: string | undefined, body: Record<string, unknown> & { eventId: string }, delayMs: number, copy = 1): void {
+    // Signed with the real secret: never sent anywhere but the configured API.
+    if (!this.allows(url)) {
+      this.options.logger?.warn({ system, url }, 'callback to an address other than the configured API dropped');
+      return;
+    }
     this.later(delayMs, () => this.deliver(system, url ?? `${this.options.defaultBaseUrl}/api/callbacks/${system}`, body, copy, 1));
   }
 

@@ -33,6 +33,8 @@ export const faultSettings = z
     outOfOrderCallbackRate: z.number().min(0).max(1),
     /** Provisioning: share of activations that end `failed` (reason PORT_UNAVAILABLE). */
     activationFailureRate: z.number().min(0).max(1),
+    /** Provisioning: the next n reservations find no capacity at the site (422 NO_CAPACITY) until the network is built out. */
+    noCapacityNext: z.number().int().min(0).max(1_000_000),
   })
   .partial()
   .strict();
@@ -57,6 +59,7 @@ const defaults = {
   duplicateCallbackRate: 0,
   outOfOrderCallbackRate: 0,
   activationFailureRate: 0,
+  noCapacityNext: 0,
 };
 export type EffectiveFaults = typeof defaults;
 
@@ -100,10 +103,10 @@ export class FaultStore {
   }
 
   /**
-   * Consumes one of a `failNext`/`timeoutNext` counter from the most specific key that has one
+   * Consumes one of a `failNext`/`timeoutNext`/`noCapacityNext` counter from the most specific key that has one
    * left; true when this request is one of them.
    */
-  take(operation: string, counter: 'failNext' | 'timeoutNext'): boolean {
+  take(operation: string, counter: 'failNext' | 'timeoutNext' | 'noCapacityNext'): boolean {
     for (const key of this.keysFor(operation).reverse()) {
       const settings = this.settings.get(key);
       const left = settings?.[counter] ?? 0;

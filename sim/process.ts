@@ -5,11 +5,12 @@ import { loadConfig, projectRoot } from '../runtime/config';
 import { ServiceError, type Supervisor } from '../runtime/services';
 import { waitFor } from '../runtime/services/postgres';
 
-const secretVariables = ['KEYFLOW_CALLBACK_SECRET_PROVISIONING', 'KEYFLOW_CALLBACK_SECRET_BANK', 'KEYFLOW_CALLBACK_SECRET_ALARMS'] as const;
+const secretVariables = ['KEYFLOW_CALLBACK_SECRET_PROVISIONING', 'KEYFLOW_CALLBACK_SECRET_BANK', 'KEYFLOW_CALLBACK_SECRET_ALARMS', 'KEYFLOW_SIM_CONTROL_TOKEN'] as const;
 
 /**
- * Fills each unset callback secret with a random one, in place: the simulator, the API and the
- * worker started from this environment then share them, and nothing guessable is ever accepted.
+ * Fills each unset callback secret (and the simulator's control token) with a random one, in place:
+ * the simulator, the API, the worker and the tests started from this environment then share them,
+ * and nothing guessable is ever accepted.
  */
 export function fillCallbackSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   for (const variable of secretVariables) {

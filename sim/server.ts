@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simulatorUrl } from '../activities/external/endpoints';
@@ -55,6 +56,8 @@ export function simulatorOptions(config: Config, logger?: Logger): SimulatorOpti
     },
     callbackBaseUrl: config.KEYFLOW_SIM_CALLBACK_URL ?? `http://${apiHost}:${config.KEYFLOW_API_PORT}`,
     callbackDelayMs: config.KEYFLOW_SIM_CALLBACK_DELAY_MS,
+    // Unset: a token nobody knows, so the control API stays shut.
+    controlToken: config.KEYFLOW_SIM_CONTROL_TOKEN ?? randomBytes(24).toString('base64url'),
     baselineFaults: { duplicateCallbackRate: config.KEYFLOW_SIM_DUPLICATE_CALLBACK_RATE, outOfOrderCallbackRate: config.KEYFLOW_SIM_OUT_OF_ORDER_CALLBACK_RATE },
     logger,
   };

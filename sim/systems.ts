@@ -24,6 +24,8 @@ export interface HandlerContext<B> {
   query: Record<string, unknown>;
   idempotencyKey?: string;
   faults: EffectiveFaults;
+  /** Consumes one of this operation's `noCapacityNext` shortages; true when this request is one. */
+  shortage?: () => boolean;
   now: Date;
 }
 
@@ -91,9 +93,10 @@ export function partnerRoutes({ state, callbacks, callbackDelayMs }: SystemDepen
       method: 'post',
       path: '/reservations',
       body: reserveRequest,
-      handle: ({ body, now }: HandlerContext<z.infer<typeof reserveRequest>>) => {
+      handle: ({ body, now, shortage }: HandlerContext<z.infer<typeof reserveRequest>>) => {
         const product = simulatedProducts[body.productCode];
         if (!product) return refuse(422, 'UNKNOWN_PRODUCT', `the network offers no product ${body.productCode}`);
+        if (shortage?.()) return refuse(422, 'NO_CAPACITY', `no capacity at ${body.siteAddress ?? 'the site'} until the network is built out`);
         if ((body.bandwidthMbps ?? 0) > product.maxMbps) return refuse(422, 'NO_CAPACITY', `no capacity for ${body.bandwidthMbps} Mbps of ${body.productCode}`);
         const service: SimService = {
           serviceId: state.nextId('SVC'),

@@ -43,6 +43,8 @@ import {
   type BpmnProcessInput,
   type BpmnProcessResult,
   type CloseUserTaskInput,
+  type DecisionRecord,
+  type LoadDecisionInput,
   type CompleteTaskInput,
   type Incident,
   type InstanceStatus,
@@ -64,8 +66,10 @@ import {
 import type { CompensationEntry, CompletedNode, ResumedEventSubscription, ResumedToken, ResumeState } from './engine-state';
 import { evaluateCondition, evaluateExpression, evaluateValue, ExpressionError } from './expression';
 import { nonRetryableExternalErrorTypes } from './external';
-import { validateFormData } from './forms';
-import { isEventSubprocess, type Activity, type BoundaryEvent, type EventDefinition, type FlowNode, type ProcessModel, type ServiceTask, type StartEvent, type SubProcess, type UserTask } from './model';
+import { undeclaredFields, validateFormData } from './forms';
+import { evaluateDecision } from './dmn/evaluate';
+import type { DecisionGraph } from './dmn/model';
+import { isEventSubprocess, type Activity, type BoundaryEvent, type BusinessRuleTask, type EventDefinition, type FlowNode, type ProcessModel, type ServiceTask, type StartEvent, type SubProcess, type UserTask } from './model';
 import { patches } from './patches';
 import { durationMs, instantMs, timerSchedule } from './timers';
 import { applyMappings, setPath } from './variables';
@@ -94,11 +98,13 @@ const defaultHistoryLimit = 4_000;
 const maxBufferedMessages = 500;
 const maxSeenMessageIds = 2_000;
 const maxCompletedNodes = 1_000;
+/** Decision evaluations kept in the state (and across a continue-as-new): the recent ones explain the route taken. */
+const maxDecisionRecords = 100;
 
 /** The engine's own activities: short, idempotent, retried until they succeed. */
 const engineActivityOptions: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['DefinitionNotFound'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['DefinitionNotFound', 'DecisionNotFound'] },
 };
 /** Opening a task is never abandoned half-way: a cancelled open still finishes, so the close that follows finds its row. */
 const openTaskActivityOptions: ActivityOptions = { ...engineActivityOptions, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
@@ -233,6 +239,7 @@ class Interpreter {
   private readonly counters: Record<string, number>;
   private compensations: CompensationEntry[];
   private readonly completedNodes: CompletedNode[];
+  private readonly decisions: DecisionRecord[];
   private tokenSeq: number;
   private incidentSeq: number;
   private scopeSeq = 0;
@@ -258,6 +265,7 @@ class Interpreter {
     this.counters = { ...(resume?.counters ?? {}) };
     this.compensations = [...(resume?.compensations ?? [])];
     this.completedNodes = [...(resume?.completedNodes ?? [])];
+    this.decisions = [...(resume?.decisions ?? [])];
     this.tokenSeq = resume?.tokenSeq ?? 0;
     this.incidentSeq = resume?.incidentSeq ?? 0;
     this.indexing = input.indexSearchAttributes !== false;
@@ -352,7 +360,7 @@ class Interpreter {
         // Validators do not run on replay: never assume what the validator checked.
         await condition(() => this.openTasks.has(input.taskId) || this.completedTaskIds.has(input.taskId));
         const entry = this.openTasks.get(input.taskId);
-        if (entry && !entry.completion) entry.completion = { taskId: input.taskId, variables: input.variables ?? {}, completedBy: input.completedBy };
+        if (entry && !entry.completion) entry.completion = { taskId: input.taskId, variables: formVariables(entry.node, input.variables ?? {}), completedBy: input.completedBy };
       },
       {
         validator: (input) => {
@@ -365,7 +373,9 @@ class Interpreter {
           }
           const node = entry?.node ?? this.resumedTaskNode(input.taskId);
           if (!node) throw ApplicationFailure.create({ type: updateRejections.taskNotFound, message: `no open task ${input.taskId} in this instance`, nonRetryable: true });
-          const problems = validateFormData(node.form, input.variables ?? {});
+          // A task with a form takes only its fields; one without keeps taking any variables (engine callers, not people).
+          const undeclared = node.form?.length ? undeclaredFields(node.form, input.variables ?? {}) : [];
+          const problems = [...undeclared, ...validateFormData(node.form, input.variables ?? {})];
           if (problems.length > 0) {
             throw ApplicationFailure.create({
               type: updateRejections.taskFormInvalid,
@@ -517,6 +527,7 @@ class Interpreter {
       variables: this.vars,
       incidents: [...this.incidents.values()].map((entry) => entry.incident),
       openTasks: [...this.openTasks.values()].filter((entry) => !entry.completion).map((entry) => entry.task),
+      ...(this.decisions.length > 0 ? { decisions: [...this.decisions] } : {}),
     };
   }
 
@@ -1394,6 +1405,8 @@ class Interpreter {
       case 'scriptTask':
         this.writeMapped(node.assignments, this.context(execution.locals), execution.locals, true);
         return;
+      case 'businessRuleTask':
+        return this.businessRuleTask(node, execution);
       case 'receiveTask': {
         const data = token.fired ?? (await this.receive(token, node.id, node.messageRef, node.correlationKey, execution.locals));
         token.fired = undefined;
@@ -1455,6 +1468,38 @@ class Interpreter {
     const variables = isPlainObject(result) ? result : {};
     if (node.outputs?.length) this.writeMapped(node.outputs, { ...context, ...variables }, execution.locals);
     else this.mergeVariables(variables, execution.locals);
+  }
+
+  /**
+   * Evaluates the task's decision inside the workflow: the pinned graph travels in the model, and
+   * the evaluator is pure, so a replay computes the same result and no command is issued. Only
+   * `kf:decisionVersion="latest"` loads the graph, through an activity whose result the history
+   * keeps. Inputs, when mapped, are all the decision sees; outputs map from the result variable.
+   */
+  private async businessRuleTask(node: BusinessRuleTask, execution: Execution): Promise<void> {
+    if (!patched(patches.businessRuleTasks)) throw new Error(`business rule task ${node.id} cannot run on the code this instance started with`);
+    const graph =
+      node.decision ??
+      (await scheduleActivity<DecisionGraph>(engineActivityNames.loadDecision, [{ key: node.decisionRef } satisfies LoadDecisionInput], engineActivityOptions));
+    const context = this.context(execution.locals);
+    const evaluation = evaluateDecision(graph, node.inputs?.length ? applyMappings(node.inputs, context) : context);
+    this.decisions.push({
+      nodeId: node.id,
+      decisionKey: evaluation.decisionKey,
+      decisionVersion: evaluation.version,
+      evaluatedAt: nowIso(),
+      ...(execution.loopCounter ? { loopCounter: execution.loopCounter } : {}),
+      result: evaluation.result,
+      decisions: evaluation.decisions,
+    });
+    if (this.decisions.length > maxDecisionRecords) this.decisions.splice(0, this.decisions.length - maxDecisionRecords);
+    if (node.outputs?.length) {
+      const scope: Variables = { ...context };
+      setPath(scope, node.resultVariable, evaluation.result);
+      this.writeMapped(node.outputs, scope, execution.locals);
+    } else {
+      this.writeVariable(node.resultVariable, evaluation.result, execution.locals);
+    }
   }
 
   private serviceTaskOptions(node: ServiceTask): ActivityOptions {
@@ -1688,6 +1733,7 @@ class Interpreter {
       counters: this.counters,
       compensations: this.compensations,
       completedNodes: this.completedNodes.slice(-200),
+      ...(this.decisions.length > 0 ? { decisions: this.decisions } : {}),
       tokenSeq: this.tokenSeq,
       incidentSeq: this.incidentSeq,
       runs: (this.input.resume?.runs ?? 0) + 1,
@@ -1753,6 +1799,13 @@ class Interpreter {
 /** Runs one BPMN process instance: the model in `input.definition`, pinned for the instance's life. */
 export async function bpmnProcess(input: BpmnProcessInput): Promise<BpmnProcessResult> {
   return new Interpreter(input).run();
+}
+
+/** The completion's variables a task may write: with a form, its fields only. */
+function formVariables(node: UserTask, variables: Variables): Variables {
+  if (!node.form?.length || !patched(patches.completionFormFieldsOnly)) return variables;
+  const declared = new Set(node.form.map((field) => field.id));
+  return Object.fromEntries(Object.entries(variables).filter(([key]) => declared.has(key)));
 }
 
 function needsStepScope(node: FlowNode): boolean {

@@ -3,6 +3,7 @@
  * (ARCHITECTURE.md, "Identities that every part agrees on"). Pure: importable from anywhere,
  * including the workflow sandbox.
  */
+import type { EvaluatedDecision } from './dmn/evaluate';
 
 /** The one workflow type that runs every BPMN process. */
 export const bpmnProcessWorkflowType = 'bpmnProcess';
@@ -153,6 +154,21 @@ export interface ProcessInstanceState {
   variables: Variables;
   incidents: Incident[];
   openTasks: OpenTask[];
+  /** The business rule tasks' evaluations, newest last (at most 100): which rules matched, and on what. */
+  decisions?: DecisionRecord[];
+}
+
+/** One business rule task's evaluation, kept in the instance state so an instance view can show why it went where it went. */
+export interface DecisionRecord {
+  nodeId: string;
+  decisionKey: string;
+  decisionVersion: number;
+  evaluatedAt: string;
+  loopCounter?: number;
+  /** The decision's result, as written to the task's result variable. */
+  result: unknown;
+  /** Every decision of the graph that ran (required ones first): matched rule ids, input values, result. */
+  decisions: EvaluatedDecision[];
 }
 
 /** Updates that ops (and the API) send to a running instance. */
@@ -223,6 +239,7 @@ export const engineActivityNames = {
   openUserTask: 'engine.openUserTask',
   closeUserTask: 'engine.closeUserTask',
   loadDefinition: 'engine.loadDefinition',
+  loadDecision: 'engine.loadDecision',
 } as const;
 
 /** Input of `engine.openUserTask`: the inbox row, upserted by `taskId`. */
@@ -253,6 +270,11 @@ export interface CloseUserTaskInput {
   status: 'completed' | 'cancelled';
   completedBy?: string;
   outcome?: Variables;
+}
+
+/** Input of `engine.loadDecision`: a business rule task with `kf:decisionVersion="latest"`. */
+export interface LoadDecisionInput {
+  key: string;
 }
 
 export interface LoadDefinitionInput {

@@ -1,4 +1,4 @@
-import type { MessageInput, OpenTask, Variables } from './contracts';
+import type { DecisionRecord, MessageInput, OpenTask, Variables } from './contracts';
 
 /** A completed activity with a compensation handler, remembered until it is compensated. */
 export interface CompensationEntry {
@@ -43,6 +43,8 @@ export interface ResumeState {
   counters: Record<string, number>;
   compensations: CompensationEntry[];
   completedNodes: CompletedNode[];
+  /** Absent from runs before business rule tasks. */
+  decisions?: DecisionRecord[];
   tokenSeq: number;
   incidentSeq: number;
   /** How many runs came before this one (1 after the first continue-as-new). */

@@ -1,4 +1,5 @@
-import { FeelRange, evaluate, isFunction, isRange, parseExpression } from 'feelin';
+import { FeelRange, evaluate, isFunction, isRange, parseExpression, parseUnaryTests, unaryTest } from 'feelin';
+import { shortcutExpression, shortcutUnaryTests } from './feel-shortcuts';
 
 /**
  * Keyflow's one expression language: FEEL (the BPMN/DMN standard, as in Camunda 8), evaluated by
@@ -42,6 +43,8 @@ export function evaluateExpression(expression: string, variables: Record<string,
   const source = stripExpressionMarker(expression);
   const analysis = analyse(source);
   if (analysis.problem) throw new ExpressionError(expression, analysis.problem);
+  const shortcut = shortcutExpression(source, variables);
+  if (shortcut !== undefined) return shortcut;
   if (analysis.iterates) {
     const oversized = findOversizedList(variables, 0);
     if (oversized) throw new ExpressionError(expression, `expression ${JSON.stringify(source)} iterates, and variable ${oversized} holds more than ${maxIteratedListLength} items`);
@@ -53,6 +56,37 @@ export function evaluateExpression(expression: string, variables: Record<string,
     throw new ExpressionError(expression, `expression ${JSON.stringify(source)} failed: ${(error as Error).message}`);
   }
   return toJson(result);
+}
+
+/**
+ * Evaluates FEEL unary tests (a decision table's input entry) against `value`, with `variables` in
+ * scope: `-` (or an empty cell) matches anything; a test that yields null (incomparable types, a
+ * missing variable) does not match. Checked for cost first, like `evaluateExpression`.
+ * @throws ExpressionError when the tests do not parse, are refused, or fail.
+ */
+export function evaluateUnaryTests(tests: string, value: unknown, variables: Record<string, unknown>): boolean {
+  const source = tests.trim();
+  if (source === '' || source === '-') return true;
+  const analysis = analyse(source, 'unaryTests');
+  if (analysis.problem) throw new ExpressionError(tests, analysis.problem);
+  const shortcut = shortcutUnaryTests(source, value);
+  if (shortcut !== undefined) return shortcut;
+  if (analysis.iterates) {
+    const oversized = findOversizedList({ ...variables, '?': value }, 0);
+    if (oversized) throw new ExpressionError(tests, `unary tests ${JSON.stringify(source)} iterate, and variable ${oversized} holds more than ${maxIteratedListLength} items`);
+  }
+  try {
+    return unaryTest(source, { ...variables, '?': value }).value === true;
+  } catch (error) {
+    throw new ExpressionError(tests, `unary tests ${JSON.stringify(source)} failed: ${(error as Error).message}`);
+  }
+}
+
+/** Like `checkExpression`, for unary tests (an input entry of a decision table); `-` and empty are fine. */
+export function checkUnaryTests(tests: string): string | null {
+  const source = tests.trim();
+  if (source === '' || source === '-') return null;
+  return analyse(source, 'unaryTests').problem ?? null;
 }
 
 /** A sequence-flow or completion condition: must yield a boolean (null — e.g. a missing variable — is false). */
@@ -121,7 +155,8 @@ interface Analysis {
 }
 
 const analysisCache = new Map<string, Analysis>();
-const maxCachedAnalyses = 2_000;
+// Sized for a few large decision tables beside the models: every cell of a table is an entry.
+const maxCachedAnalyses = 20_000;
 
 /**
  * Checks that an expression parses and stays within Keyflow's cost bounds, without evaluating it.
@@ -132,12 +167,16 @@ export function checkExpression(expression: string): string | null {
   return analyse(stripExpressionMarker(expression)).problem ?? null;
 }
 
-function analyse(source: string): Analysis {
-  const cached = analysisCache.get(source);
+/** FEEL's two grammars: an expression, or the unary tests of a decision table's input entry. */
+type Grammar = 'expression' | 'unaryTests';
+
+function analyse(source: string, grammar: Grammar = 'expression'): Analysis {
+  const cacheKey = grammar === 'expression' ? source : `?\u0000${source}`;
+  const cached = analysisCache.get(cacheKey);
   if (cached) return cached;
-  const analysis = analyseUncached(source);
+  const analysis = analyseUncached(source, grammar);
   if (analysisCache.size >= maxCachedAnalyses) analysisCache.clear();
-  analysisCache.set(source, analysis);
+  analysisCache.set(cacheKey, analysis);
   return analysis;
 }
 
@@ -149,12 +188,12 @@ interface SyntaxNode {
   children: SyntaxNode[];
 }
 
-function analyseUncached(source: string): Analysis {
+function analyseUncached(source: string, grammar: Grammar): Analysis {
   if (source.length === 0) return { problem: 'the expression is empty', iterates: false };
   if (source.length > maxExpressionLength) return { problem: `the expression is longer than ${maxExpressionLength} characters`, iterates: false };
   let root: SyntaxNode;
   try {
-    root = toSyntaxNode(source);
+    root = toSyntaxNode(source, grammar);
   } catch (error) {
     return { problem: (error as Error).message, iterates: false };
   }
@@ -164,8 +203,8 @@ function analyseUncached(source: string): Analysis {
 }
 
 /** Converts lezer's tree into plain nodes, refusing deep nesting before any recursion over it. */
-function toSyntaxNode(source: string): SyntaxNode {
-  const tree = parseExpression(source, {}, undefined);
+function toSyntaxNode(source: string, grammar: Grammar): SyntaxNode {
+  const tree = grammar === 'expression' ? parseExpression(source, {}, undefined) : parseUnaryTests(source, {}, undefined);
   const cursor = tree.cursor();
   const root: SyntaxNode = { name: cursor.name, from: cursor.from, to: cursor.to, isError: cursor.type.isError, children: [] };
   const stack: SyntaxNode[] = [root];

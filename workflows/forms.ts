@@ -4,8 +4,21 @@ import type { FormField } from './model';
 const isoDate = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
+ * The keys of `data` that no field of the form declares, each as a problem. A start or a completion
+ * may write only what its form asks for: anything else could overwrite a variable the process
+ * relies on (an id, a decision, a total).
+ */
+export function undeclaredFields(fields: readonly FormField[] | undefined, data: Variables): FormProblem[] {
+  const declared = new Set((fields ?? []).map((field) => field.id));
+  return Object.keys(data)
+    .filter((key) => !declared.has(key))
+    .map((key) => ({ field: key, message: 'is not a field of this form' }));
+}
+
+/**
  * Checks a user task's completion against the task's form fields; returns every problem at once
- * (empty when the data fits). Fields the form does not declare pass through unchecked.
+ * (empty when the data fits). Fields the form does not declare are not checked here
+ * (`undeclaredFields` names them).
  */
 export function validateFormData(fields: readonly FormField[] | undefined, data: Variables): FormProblem[] {
   const problems: FormProblem[] = [];

@@ -8,6 +8,8 @@
  * else is a literal. Conditions are always expressions; a leading `=` is allowed there too.
  */
 
+import type { DecisionGraph } from './dmn/model';
+
 export interface ProcessModel {
   /** The BPMN process id: the definition key (`order-fulfilment`). */
   key: string;
@@ -22,7 +24,17 @@ export interface ProcessModel {
   errors: Record<string, ErrorDefinition>;
   /** Optional JSON schema-like description of the variables a start expects. */
   startForm?: FormField[];
+  /**
+   * `kf:starters`: the staff roles that may start an instance by hand (the API's start and
+   * message-start routes). Absent: an internal process that only the system starts (a schedule,
+   * another process, an activity).
+   */
+  starters?: StaffRole[];
 }
+
+/** The staff roles (`staff.roles`); `kf:starters` and `kf:candidateGroups` name them. */
+export const staffRoles = ['admin', 'designer', 'ops', 'supervisor', 'customer_manager', 'dispatcher', 'billing_clerk'] as const;
+export type StaffRole = (typeof staffRoles)[number];
 
 export interface MessageDefinition {
   id: string;
@@ -181,6 +193,23 @@ export interface ReceiveTask extends ActivityBase {
   correlationKey?: string;
 }
 
+/**
+ * Evaluates a deployed decision (DMN) and writes its result to `resultVariable`. With a version
+ * (the default: the latest one when the process was deployed, or `kf:decisionVersion="3"`), the
+ * decision graph is in `decision`, pinned with the process version; with `latest` it is loaded
+ * when the task runs.
+ */
+export interface BusinessRuleTask extends ActivityBase {
+  type: 'businessRuleTask';
+  /** The decision key (the DMN decision id). */
+  decisionRef: string;
+  /** As written: a version number, `latest` (at evaluation), or absent (the latest at deploy). */
+  decisionVersion?: number | 'latest';
+  resultVariable: string;
+  /** The pinned decision graph, filled in at deploy; absent with `decisionVersion: 'latest'`. */
+  decision?: DecisionGraph;
+}
+
 /** A task with no behaviour beyond its mappings (bpmn:task / bpmn:manualTask). */
 export interface PlainTask extends ActivityBase {
   type: 'task';
@@ -240,6 +269,7 @@ export type FlowNode =
   | ServiceTask
   | UserTask
   | ScriptTask
+  | BusinessRuleTask
   | ReceiveTask
   | PlainTask
   | CallActivity
@@ -251,9 +281,9 @@ export type FlowNode =
 
 export type FlowNodeType = FlowNode['type'];
 
-export type Activity = ServiceTask | UserTask | ScriptTask | ReceiveTask | PlainTask | CallActivity | SubProcess;
+export type Activity = ServiceTask | UserTask | ScriptTask | BusinessRuleTask | ReceiveTask | PlainTask | CallActivity | SubProcess;
 
-export const activityTypes: readonly FlowNodeType[] = ['serviceTask', 'userTask', 'scriptTask', 'receiveTask', 'task', 'callActivity', 'subProcess'];
+export const activityTypes: readonly FlowNodeType[] = ['serviceTask', 'userTask', 'scriptTask', 'businessRuleTask', 'receiveTask', 'task', 'callActivity', 'subProcess'];
 
 export function isActivity(node: FlowNode): node is Activity {
   return activityTypes.includes(node.type);

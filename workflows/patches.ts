@@ -19,4 +19,11 @@ export const patches = {
   unhandledErrorIncident: 'kf-2026-11-25-unhandled-error-incident',
   /** Signal catch events, boundaries and throws take effect (before, a catch raised an incident and a throw did nothing). */
   signalEvents: 'kf-2026-11-25-signal-events',
+  /**
+   * Business rule tasks evaluate their decision (before, deploy refused them; an instance migrated
+   * onto a version with one, replaying code without them, raised an incident there).
+   */
+  businessRuleTasks: 'kf-2026-12-20-business-rule-tasks',
+  /** A completion of a task with a form writes only the form's fields (the validator refuses others; replayed updates skipped it). */
+  completionFormFieldsOnly: 'kf-2026-12-20-completion-form-fields-only',
 } as const satisfies Record<string, string>;

@@ -18,7 +18,7 @@ export type BillRunStatus = (typeof billRunStatuses)[number];
 /** A step was asked of a run in a state where it makes no sense (a programming or ordering error). */
 export class BillRunError extends Error {
   constructor(
-    readonly code: 'RUN_NOT_FOUND' | 'RUN_STATE' | 'RUN_INCOMPLETE' | 'CONSERVATION_BROKEN',
+    readonly code: 'RUN_NOT_FOUND' | 'RUN_NOT_OWNED' | 'RUN_STATE' | 'RUN_INCOMPLETE' | 'CONSERVATION_BROKEN',
     message: string,
     readonly details?: unknown,
   ) {

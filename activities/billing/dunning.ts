@@ -36,7 +36,7 @@ export type DunningSchedule = z.infer<typeof dunningSchedule>;
 
 export class DunningError extends Error {
   constructor(
-    readonly code: 'BILL_NOT_FOUND' | 'BILL_NOT_ISSUED',
+    readonly code: 'BILL_NOT_FOUND' | 'BILL_NOT_OWNED' | 'BILL_NOT_ISSUED',
     message: string,
   ) {
     super(message);

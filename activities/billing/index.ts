@@ -52,6 +52,7 @@ export function createBillingActivities(deps: ActivityDependencies) {
   const task = <S extends z.ZodTypeAny>(name: string, input: S, body: (input: z.infer<S>, call: { workflowId: string; idempotencyKey: string }) => Promise<Record<string, unknown>>) =>
     defineServiceTask(name, input, { logger }, async (parsed, call) => {
       try {
+        await requireOwnIds(parsed as Record<string, unknown>, call.workflowId);
         return await body(parsed, call);
       } catch (error) {
         if (error instanceof BillRunError && error.code === 'RUN_INCOMPLETE') throw error;
@@ -61,6 +62,22 @@ export function createBillingActivities(deps: ActivityDependencies) {
         throw error;
       }
     });
+
+  /**
+   * A variable is only what the instance was told: a completion or a message could have changed it.
+   * The ids an instance stands for — its bill run, the bill it duns — are checked against what the
+   * store and the instance id say, so no variable can point a step at another run or bill.
+   * @throws BillRunError RUN_NOT_OWNED / DunningError BILL_NOT_OWNED (non-retryable)
+   */
+  const requireOwnIds = async (input: Record<string, unknown>, workflowId: string): Promise<void> => {
+    if (typeof input.billRunId === 'number') {
+      const [run] = await db().query(z.object({ workflow_id: z.string().nullable() }), 'SELECT workflow_id FROM bill_runs WHERE id = $1', [input.billRunId]);
+      if (!run || run.workflow_id !== workflowId) throw new BillRunError('RUN_NOT_OWNED', `bill run ${input.billRunId} is not the run of ${workflowId}`);
+    }
+    if (typeof input.billNo === 'string' && workflowId.startsWith(`${billingProcessKeys.dunning}:`) && workflowId !== processInstanceId(billingProcessKeys.dunning, input.billNo)) {
+      throw new DunningError('BILL_NOT_OWNED', `bill ${input.billNo} is not the bill ${workflowId} duns`);
+    }
+  };
 
   return {
     'billing.openRun': task(

@@ -31,7 +31,7 @@ export type BillBalance = z.infer<typeof billBalanceRow> & { outstandingMinor: n
 
 export class PaymentError extends Error {
   constructor(
-    readonly code: 'BILL_NOT_FOUND' | 'BILL_NOT_ISSUED' | 'CURRENCY_MISMATCH' | 'REFERENCE_REUSED',
+    readonly code: 'BILL_NOT_FOUND' | 'BILL_NOT_ISSUED' | 'CURRENCY_MISMATCH' | 'REFERENCE_REUSED' | 'OVERPAYMENT',
     message: string,
   ) {
     super(message);
@@ -50,7 +50,7 @@ export async function billBalance(client: BulkClient, billNo: string, lock = fal
  * Records a payment against an issued bill and moves the bill to partiallyPaid or settled.
  * Idempotent by the payment reference: reporting the same payment again returns the bill as it is
  * (and says so), a different payment under a used reference is refused.
- * @throws PaymentError BILL_NOT_FOUND, BILL_NOT_ISSUED, CURRENCY_MISMATCH, REFERENCE_REUSED
+ * @throws PaymentError BILL_NOT_FOUND, BILL_NOT_ISSUED, CURRENCY_MISMATCH, REFERENCE_REUSED, OVERPAYMENT (more than is outstanding)
  */
 export async function recordPayment(db: BulkDatabase, input: PaymentInput): Promise<{ bill: BillBalance; recorded: boolean }> {
   return db.transaction(async (client) => {
@@ -65,6 +65,11 @@ export async function recordPayment(db: BulkDatabase, input: PaymentInput): Prom
     }
     if (bill.status === 'new' || bill.status === 'onHold') throw new PaymentError('BILL_NOT_ISSUED', `bill ${input.billNo} is not issued yet`);
     if (bill.currency !== input.currency) throw new PaymentError('CURRENCY_MISMATCH', `bill ${input.billNo} is in ${bill.currency}, the payment in ${input.currency}`);
+    // A payment settles at most what is owed: more would leave a negative balance no rule accounts
+    // for (and totals near 2^53 lose precision). A surplus is refunded or booked as a credit note.
+    if (input.amountMinor > bill.outstandingMinor) {
+      throw new PaymentError('OVERPAYMENT', `bill ${input.billNo} has ${Math.max(bill.outstandingMinor, 0)} outstanding; a payment of ${input.amountMinor} is more than that`);
+    }
     await client.run(
       `INSERT INTO payments (payment_ref, bill_id, billing_account_id, org_unit_id, amount_minor, currency, method, received_at, recorded_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

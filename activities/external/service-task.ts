@@ -39,6 +39,9 @@ const requestShape = z.object({
     .passthrough(),
 });
 
+/** A service-task activity; it carries the schema of its input, which the designer shows as its contract. */
+export type ServiceTaskActivity = ((request: ServiceTaskRequest) => Promise<ServiceTaskResult>) & { readonly inputSchema: z.ZodTypeAny };
+
 /**
  * Wraps a service task body in the `ServiceTaskRequest` → variables shape that BPMN service tasks
  * (`kf:type`) call: checks the request and its input (a bad one fails at once, never retried),
@@ -50,8 +53,8 @@ export function defineServiceTask<S extends z.ZodTypeAny>(
   input: S,
   deps: { logger: Logger },
   body: (input: z.infer<S>, call: ServiceTaskCall) => Promise<ServiceTaskResult>,
-): (request: ServiceTaskRequest) => Promise<ServiceTaskResult> {
-  return async (request) => {
+): ServiceTaskActivity {
+  const run = async (request: ServiceTaskRequest): Promise<ServiceTaskResult> => {
     const shape = requestShape.safeParse(request);
     if (!shape.success) throw invalidInput(name, 'the request is not a ServiceTaskRequest', shape.error);
     const { workflowId, idempotencyKey } = shape.data.context;
@@ -80,6 +83,7 @@ export function defineServiceTask<S extends z.ZodTypeAny>(
       throw error;
     }
   };
+  return Object.assign(run, { inputSchema: input });
 }
 
 export function toApplicationFailure(error: ExternalCallError): ApplicationFailure {

@@ -19,6 +19,27 @@ export const notificationTemplates = {
       en: '[Keyflow] Dear {{customerName}}, your order {{orderId}} has been accepted and will be activated shortly.',
     },
   },
+  'order.completed': {
+    subject: { 'zh-CN': '订单已完成：{{orderId}}', en: 'Order completed: {{orderId}}' },
+    text: {
+      'zh-CN': '【Keyflow】尊敬的{{customerName}}，您的订单{{orderId}}已开通完成，次月账单起计费。感谢您的支持。',
+      en: '[Keyflow] Dear {{customerName}}, your order {{orderId}} is complete and billed from your next bill. Thank you.',
+    },
+  },
+  'order.cancelled': {
+    subject: { 'zh-CN': '订单已取消：{{orderId}}', en: 'Order cancelled: {{orderId}}' },
+    text: {
+      'zh-CN': '【Keyflow】尊敬的{{customerName}}，您的订单{{orderId}}已取消，已预留的资源与账户均已撤销。',
+      en: '[Keyflow] Dear {{customerName}}, your order {{orderId}} has been cancelled; what was reserved and opened for it is withdrawn.',
+    },
+  },
+  'order.managerNotice': {
+    subject: { 'zh-CN': '订单{{orderId}}：{{state}}', en: 'Order {{orderId}}: {{state}}' },
+    text: {
+      'zh-CN': '【Keyflow】客户{{customerName}}的订单{{orderId}}状态：{{state}}。',
+      en: '[Keyflow] Order {{orderId}} of {{customerName}} is {{state}}.',
+    },
+  },
   'service.activated': {
     subject: { 'zh-CN': '业务已开通：{{serviceId}}', en: 'Service activated: {{serviceId}}' },
     text: {
@@ -66,6 +87,13 @@ export const notificationTemplates = {
     text: {
       'zh-CN': '【Keyflow】尊敬的{{customerName}}，您的工单{{ticketId}}已处理完毕：{{resolution}}。',
       en: '[Keyflow] Dear {{customerName}}, ticket {{ticketId}} has been resolved: {{resolution}}.',
+    },
+  },
+  'ticket.slaReminder': {
+    subject: { 'zh-CN': '工单时限提醒：{{ticketId}}', en: 'SLA reminder: {{ticketId}}' },
+    text: {
+      'zh-CN': '【Keyflow】工单{{ticketId}}已用去75%的处理时限，请于{{dueAt}}前处理完毕。',
+      en: '[Keyflow] Ticket {{ticketId}} has used 75% of its SLA; resolve it by {{dueAt}}.',
     },
   },
 } as const satisfies Record<string, Template>;

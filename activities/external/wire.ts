@@ -241,6 +241,8 @@ export const alarmCallback = z
     severity: z.enum(alarmSeverities),
     probableCause: z.string().min(1).max(200),
     occurredAt: instant,
+    /** The network element the alarm is on: Keyflow opens (and clears) a fault ticket for every key account with a live subscription there. */
+    networkElementId: partnerId.optional(),
   })
   .strict();
 export type AlarmCallback = z.infer<typeof alarmCallback>;

@@ -123,13 +123,16 @@ export interface InstanceView {
 /**
  * Temporal's description plus the `state` query. A closed instance still answers: Temporal replays
  * its history on a worker to run the query; when no worker can, the final variables come from the
- * workflow's result.
+ * workflow's result. `admit` sees the description first and may refuse the caller (throw) before
+ * the instance is queried.
  * @throws ApiError NOT_FOUND for an unknown instance id
  */
-export async function getInstance(client: Client, id: string): Promise<InstanceView> {
+export async function getInstance(client: Client, id: string, admit: (view: InstanceView) => Promise<void> = async () => undefined): Promise<InstanceView> {
   const handle = client.workflow.getHandle(id);
   const description = await describe(client, id);
   const view = toView(description);
+  // Before the query: it asks the instance for its variables, and waits for a worker to answer.
+  await admit(view);
   try {
     view.state = await handle.query<ProcessInstanceState>(stateQueryName);
   } catch (error) {
@@ -239,13 +242,30 @@ export async function listInstances(client: Client, filter: ListFilter): Promise
       ...fromAttributes(attributes),
     };
   });
-  const token = response.nextPageToken && response.nextPageToken.length > 0 ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+  const token = response.nextPageToken && response.nextPageToken.length > 0 ? encodePageToken(response.nextPageToken) : undefined;
   return { items, ...(token ? { nextPageToken: token } : {}) };
 }
 
-function decodePageToken(token: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]{1,4096}$/.test(token)) throw new ApiError('BAD_REQUEST', 'pageToken is not a token this API handed out');
-  return Buffer.from(token, 'base64url');
+/** A visibility page token as the API hands it out (`decodePageToken` takes it back). */
+export function encodePageToken(token: Uint8Array): string {
+  return Buffer.from(token).toString('base64url');
+}
+
+/**
+ * Temporal's visibility page tokens are JSON; anything else is refused here at once (Temporal would
+ * answer it with an internal error that the client retries for many seconds).
+ */
+export function decodePageToken(token: string): Uint8Array {
+  const refused = () => new ApiError('VALIDATION_FAILED', 'invalid request query', [{ field: 'query.pageToken', message: 'not a token this API handed out' }]);
+  if (!/^[A-Za-z0-9_-]{1,4096}$/.test(token)) throw refused();
+  const bytes = Buffer.from(token, 'base64url');
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw refused();
+  } catch {
+    throw refused();
+  }
+  return bytes;
 }
 
 /** A string literal of Temporal's SQL-like visibility language. */

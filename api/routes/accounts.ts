@@ -16,6 +16,7 @@ import {
   badCursor,
   currency,
   cursor,
+  displayName,
   idParams,
   limit,
   money,
@@ -55,7 +56,7 @@ const accountQuery = z
 
 const newAccountBody = z
   .object({
-    name: text(200),
+    name: displayName(200),
     registrationNo: registrationNo.nullable().optional(),
     industry: z.enum(industries),
     tier: z.enum(accountTiers),
@@ -72,7 +73,7 @@ const newAccountBody = z
 const accountChangesBody = z
   .object({
     version,
-    name: text(200).optional(),
+    name: displayName(200).optional(),
     registrationNo: registrationNo.nullable().optional(),
     industry: z.enum(industries).optional(),
     tier: z.enum(accountTiers).optional(),
@@ -89,7 +90,7 @@ const accountChangesBody = z
 const creditListBody = z.object({ version, creditList: z.enum(creditLists), reason: text(500) }).strict();
 
 const contactFields = {
-  name: text(200),
+  name: displayName(200),
   title: optionalText(200),
   role: z.enum(contactRoles).optional(),
   isKeyPerson: z.boolean().optional(),

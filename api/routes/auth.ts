@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '../../db/audit';
 import { createSession, revokeSession } from '../../db/sessions';
-import { findLogin, getStaff, recordLoginFailure, recordLoginSuccess, roles } from '../../db/staff';
+import { countLoginAttempt, findLogin, forgetLoginAttempts, getStaff, loginThrottleKeys, roles } from '../../db/staff';
 import type { ApiDependencies } from '../app';
 import { clearSessionCookie, forgetSessions, newSessionToken, setSessionCookie } from '../auth';
 import { ApiError } from '../errors';
@@ -40,7 +40,7 @@ export function createAuthRoutes({ pool, config }: ApiDependencies): ApiRoutes {
         method: 'post',
         path: '/api/auth/login',
         summary: 'Log in with username and password',
-        description: `After ${config.KEYFLOW_LOGIN_MAX_FAILURES} wrong passwords in a row the login is locked for ${config.KEYFLOW_LOGIN_LOCK_MINUTES} minutes (429).`,
+        description: `After ${config.KEYFLOW_LOGIN_MAX_FAILURES} wrong passwords in a row the login is locked for ${config.KEYFLOW_LOGIN_LOCK_MINUTES} minutes (429, even with the right password), and after ${config.KEYFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS} failed logins from one client address that address is (429). Unknown usernames are answered, counted and timed like known ones.`,
         tags: ['auth'],
         access: 'public',
         body: loginBody,
@@ -49,23 +49,25 @@ export function createAuthRoutes({ pool, config }: ApiDependencies): ApiRoutes {
       },
       async ({ req, res, body }) => {
         const who = { actor: body.username.slice(0, 64), requestId: String(req.id) };
+        const max = config.KEYFLOW_LOGIN_MAX_FAILURES;
+        const minutes = config.KEYFLOW_LOGIN_LOCK_MINUTES;
+        const userKey = loginThrottleKeys.user(body.username);
+        const addressKey = loginThrottleKeys.address(req.ip ?? 'unknown');
+        // Counted before any hashing, known username or not: parallel guesses each get their own
+        // count, and an unknown username is answered (and timed) like a known one.
+        const byAddress = await countLoginAttempt(pool, addressKey, config.KEYFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS, minutes);
+        if (!byAddress.allowed) throw new ApiError('TOO_MANY_REQUESTS', 'too many failed logins from this address: try again later', { lockedUntil: byAddress.locked_until });
+        const byUser = await countLoginAttempt(pool, userKey, max, minutes);
+        if (!byUser.allowed) throw new ApiError('TOO_MANY_REQUESTS', 'too many wrong passwords: this login is locked for a while', { lockedUntil: byUser.locked_until });
         const login = await findLogin(pool, body.username);
-        if (!login) {
-          await verifyPassword(body.password, await decoyHash());
-          throw wrongCredentials();
-        }
-        if (login.locked) {
-          throw new ApiError('TOO_MANY_REQUESTS', 'too many wrong passwords: this login is locked for a while', { lockedUntil: login.locked_until });
-        }
-        const valid = await verifyPassword(body.password, login.password_hash);
-        if (!valid) {
-          const { locked } = await recordLoginFailure(pool, login.id, config.KEYFLOW_LOGIN_MAX_FAILURES, config.KEYFLOW_LOGIN_LOCK_MINUTES);
-          await recordAudit(pool, who, { action: locked ? 'auth.locked' : 'auth.login_failed', entityType: 'staff', entityId: String(login.id) });
-          if (locked) throw new ApiError('TOO_MANY_REQUESTS', 'too many wrong passwords: this login is locked for a while');
+        const valid = await verifyPassword(body.password, login?.password_hash ?? (await decoyHash()));
+        if (!login || !valid) {
+          if (login) await recordAudit(pool, who, { action: byUser.locked ? 'auth.locked' : 'auth.login_failed', entityType: 'staff', entityId: String(login.id) });
+          if (byUser.locked) throw new ApiError('TOO_MANY_REQUESTS', 'too many wrong passwords: this login is locked for a while', { lockedUntil: byUser.locked_until });
           throw wrongCredentials();
         }
         if (!login.active) throw new ApiError('UNAUTHENTICATED', 'this login is disabled');
-        await recordLoginSuccess(pool, login.id);
+        await forgetLoginAttempts(pool, userKey, addressKey);
         const { token, tokenHash } = newSessionToken();
         const { expiresAt } = await createSession(pool, {
           tokenHash,

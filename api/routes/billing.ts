@@ -14,8 +14,9 @@ import { getOrgUnit } from '../../db/org-units';
 import { orgScope } from '../../db/scope';
 import { messageSignalName, processInstanceId } from '../../workflows/contracts';
 import type { ApiDependencies } from '../app';
-import type { AuthenticatedStaff, Role } from '../auth';
+import { requireOperatorScope, type Role } from '../auth';
 import { startInstance } from '../engine/instances';
+import { streamEvents } from '../event-stream';
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
 import { currency, cursor, entityId, limit, notFoundError, pageOf, text } from '../schemas';
@@ -86,16 +87,12 @@ const rerateSummary = z.object({
   replayed: z.boolean(),
 });
 
-/** Whole-operator actions (a run, a period's rerating) belong to clerks at the top of the org tree. */
-function requireOperatorScope(staff: AuthenticatedStaff): void {
-  if (staff.orgPath.split('/').filter(Boolean).length !== 1) throw new ApiError('FORBIDDEN', 'only billing clerks of a province-level unit act for the whole operator');
-}
 
 /**
  * Bill runs and their progress, bills (JSON and printable), payments, the usage error table and
  * rerating. Everything customer-related is scoped to the caller's org subtree.
  */
-export function createBillingRoutes({ pool, temporal, config }: ApiDependencies): ApiRoutes {
+export function createBillingRoutes({ pool, temporal, config, billRuns }: ApiDependencies): ApiRoutes {
   let bulk: BulkDatabase | undefined;
   const db = () => (bulk ??= new BulkDatabase(config.DATABASE_URL!, 2));
 
@@ -112,7 +109,7 @@ export function createBillingRoutes({ pool, temporal, config }: ApiDependencies)
         errors: ['FORBIDDEN', 'CONFLICT'],
       },
       async ({ staff, body }) => {
-        requireOperatorScope(staff);
+        requireOperatorScope(staff, 'bill runs and rerating');
         const runs = await countBillRuns(pool, body.period, body.cycleDay);
         if (runs.live > 0) throw new ApiError('CONFLICT', `a bill run of ${body.period} (cycle day ${body.cycleDay}) is running or done; reject it or rerate instead`);
         const businessKey = `${body.period}-c${body.cycleDay}-${runs.total + 1}`;
@@ -137,7 +134,31 @@ export function createBillingRoutes({ pool, temporal, config }: ApiDependencies)
         query: z.object({ period: period.optional(), limit, cursor: pageCursor.optional() }).strict(),
         response: { status: 200, description: 'a page of runs', schema: pageOf(billRun) },
       },
-      async ({ query }) => listBillRuns(pool, { period: query.period, limit: query.limit, before: query.cursor ? Number(query.cursor) : undefined }),
+      async ({ staff, query }) => {
+        requireOperatorScope(staff, 'bill runs and their totals');
+        return listBillRuns(pool, { period: query.period, limit: query.limit, before: query.cursor ? Number(query.cursor) : undefined });
+      },
+    )
+    .add(
+      {
+        method: 'get',
+        path: '/api/billing/runs/events',
+        summary: "Server-Sent Events: a bill run's change (progress, status, totals, decision) as it is written",
+        description:
+          'A `text/event-stream` of `run { id, status, at }` events, fed by PostgreSQL LISTEN/NOTIFY on the bill runs: read the run again for its figures. ' +
+          'Bill runs are operator-wide: only province-level clerks. The stream ends after five minutes; EventSource reconnects by itself.',
+        tags: ['billing'],
+        access: billingRoles,
+        response: { status: 200, description: 'an event stream (text/event-stream)', schema: z.string() },
+        errors: ['FORBIDDEN', 'UNAVAILABLE'],
+      },
+      async ({ req, res, staff }) => {
+        requireOperatorScope(staff, 'bill runs and their totals');
+        if (!billRuns) throw new ApiError('UNAVAILABLE', 'this API process does not push bill runs');
+        return streamEvents(req, res, (sink) =>
+          billRuns.subscribe({ send: (event) => sink.send('run', event), resync: () => sink.send('resync', {}), end: () => sink.end() }),
+        );
+      },
     )
     .add(
       {
@@ -150,7 +171,10 @@ export function createBillingRoutes({ pool, temporal, config }: ApiDependencies)
         response: { status: 200, description: 'the run', schema: billRun },
         errors: ['NOT_FOUND'],
       },
-      async ({ params }) => (await getBillRun(pool, params.id)) ?? Promise.reject(notFoundError('bill run', String(params.id))),
+      async ({ staff, params }) => {
+        requireOperatorScope(staff, 'bill runs and their totals');
+        return (await getBillRun(pool, params.id)) ?? Promise.reject(notFoundError('bill run', String(params.id)));
+      },
     )
     .add(
       {
@@ -216,6 +240,8 @@ export function createBillingRoutes({ pool, temporal, config }: ApiDependencies)
       async ({ staff, params, res }) => {
         const bill = await getBill(pool, staff, { id: params.id });
         if (!bill) throw notFoundError('bill', String(params.id));
+        // The page is ours and static: no script, no outside resource, not framable.
+        res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
         res.status(200).type('html').send(renderBillHtml(bill));
       },
     )
@@ -240,7 +266,7 @@ export function createBillingRoutes({ pool, temporal, config }: ApiDependencies)
           result = await recordPayment(db(), { ...body, receivedAt: body.receivedAt ? new Date(body.receivedAt) : new Date(), recordedBy: staff.username });
         } catch (error) {
           if (error instanceof PaymentError) {
-            throw new ApiError(error.code === 'BILL_NOT_FOUND' ? 'NOT_FOUND' : error.code === 'REFERENCE_REUSED' ? 'CONFLICT' : 'UNPROCESSABLE', error.message);
+            throw new ApiError(error.code === 'BILL_NOT_FOUND' ? 'NOT_FOUND' : error.code === 'REFERENCE_REUSED' ? 'CONFLICT' : 'UNPROCESSABLE', error.message, { reason: error.code });
           }
           throw error;
         }
@@ -340,7 +366,7 @@ export function createBillingRoutes({ pool, temporal, config }: ApiDependencies)
           const path = unit ? (await getOrgUnit(pool, unit))?.path : undefined;
           if (!path || !path.startsWith(staff.orgPath)) throw notFoundError('billing account', body.billingAccountId);
         } else {
-          requireOperatorScope(staff);
+          requireOperatorScope(staff, 'bill runs and rerating');
         }
         try {
           return await rerate(db(), { ...body, requestedBy: staff.username });

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { Router, type Request, type Response } from 'express';
-import type { CommonQueryMethods } from 'slonik';
+import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { callbackSecretFor } from '../../activities/external/endpoints';
 import { verifySignature } from '../../activities/external/signature';
@@ -19,6 +19,7 @@ import { callbackSystems, externalMessageNames, type CallbackSystem } from '../.
 import type { ApiDependencies } from '../app';
 import { ApiError, validationError } from '../errors';
 import type { RouteSpec } from '../routing';
+import { takeNetworkAlarm, type NetworkAlarm, type TicketDoors } from './trouble-tickets';
 
 /** What one callback means to Keyflow: where it goes, how it orders, what message it becomes. */
 interface Interpretation {
@@ -30,6 +31,8 @@ interface Interpretation {
   sequence: number;
   /** Undefined for an informational event that is recorded but delivers nothing. */
   message?: Omit<MessageInput, 'messageId'>;
+  /** An alarm on a network element: fault tickets for the accounts riding on it (trouble-tickets.ts). */
+  networkAlarm?: NetworkAlarm;
 }
 
 const interpreters: Record<CallbackSystem, (body: unknown) => Interpretation> = {
@@ -83,7 +86,10 @@ const interpreters: Record<CallbackSystem, (body: unknown) => Interpretation> = 
     const event = alarmCallback.parse(body);
     return {
       eventId: event.eventId,
-      correlationId: event.serviceId,
+      correlationId: event.networkElementId ? `ne:${event.networkElementId}` : event.serviceId,
+      ...(event.networkElementId
+        ? { networkAlarm: { networkElementId: event.networkElementId, alarmId: event.alarmId, state: event.state, severity: event.severity, probableCause: event.probableCause } }
+        : {}),
       orderingKey: `alarm:${event.alarmId}`,
       sequence: event.state === 'raised' ? 1 : 2,
       message: {
@@ -160,7 +166,9 @@ export function createCallbackRouter({ config, pool, temporal, logger }: ApiDepe
       await authenticate(req, system, body);
       const interpretation = interpret(system, body);
       eventId = interpretation.eventId;
-      const handled = await pool.transaction((tx) => handle(tx, temporal, system, interpretation, body, String(req.id)));
+      const handled = interpretation.networkAlarm
+        ? await handleNetworkAlarm(pool, { pool, temporal, taskQueue: config.KEYFLOW_TASK_QUEUE }, system, interpretation, interpretation.networkAlarm, body, String(req.id))
+        : await pool.transaction((tx) => handle(tx, temporal, system, interpretation, body, String(req.id)));
       await audit(`callback.${handled.outcome}`, handled.eventId, { status: 200, workflowIds: handled.workflowIds, messageName: handled.messageName });
       res.status(200).json({ status: handled.outcome, eventId: handled.eventId, workflowIds: handled.workflowIds });
     } catch (error) {
@@ -207,6 +215,39 @@ function interpret(system: CallbackSystem, body: Buffer): Interpretation {
     if (error instanceof z.ZodError) throw validationError(error, 'body');
     throw error;
   }
+}
+
+/**
+ * An alarm on a network element opens or clears fault tickets (trouble-tickets.ts). The tickets
+ * are opened first, outside the receipt's transaction (they start processes and are idempotent per
+ * alarm and account); the receipt then makes a redelivery a duplicate.
+ */
+async function handleNetworkAlarm(
+  pool: DatabasePool,
+  tickets: TicketDoors,
+  system: CallbackSystem,
+  event: Interpretation,
+  alarm: NetworkAlarm,
+  body: Buffer,
+  requestId: string,
+): Promise<Handled> {
+  const previous = await findReceipt(pool, system, event.eventId);
+  if (previous) return { outcome: 'duplicate', eventId: event.eventId, workflowIds: previous.workflow_ids, messageName: previous.message_name ?? undefined };
+  const receipt = { system, eventId: event.eventId, correlationId: event.correlationId, orderingKey: event.orderingKey, sequence: event.sequence, payload: JSON.parse(body.toString('utf8')) as unknown, requestId };
+  if ((await latestSequence(pool, system, event.orderingKey)) >= event.sequence) {
+    await pool.transaction(async (tx) => {
+      await lockOrderingKey(tx, system, event.orderingKey);
+      if (!(await findReceipt(tx, system, event.eventId))) await insertReceipt(tx, { ...receipt, outcome: 'stale', workflowIds: [] });
+    });
+    return { outcome: 'stale', eventId: event.eventId, workflowIds: [] };
+  }
+  const workflowIds = await takeNetworkAlarm(tickets, alarm, `${system}:${event.eventId}`);
+  const messageName = alarm.state === 'raised' ? 'ticket.open' : 'alarm.cleared';
+  await pool.transaction(async (tx) => {
+    await lockOrderingKey(tx, system, event.orderingKey);
+    if (!(await findReceipt(tx, system, event.eventId))) await insertReceipt(tx, { ...receipt, outcome: 'delivered', messageName, workflowIds });
+  });
+  return { outcome: 'delivered', eventId: event.eventId, workflowIds, messageName };
 }
 
 async function handle(tx: CommonQueryMethods, temporal: Client, system: CallbackSystem, event: Interpretation, body: Buffer, requestId: string): Promise<Handled> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { addTariff, createProduct, getProduct, listProducts, listTariffs, product, productCategories, tariff, updateProduct } from '../../db/crm/catalogue';
 import type { ApiDependencies } from '../app';
-import type { Role } from '../auth';
+import { requireOperatorScope, type Role } from '../auth';
 import { ApiRoutes } from '../routing';
 import { currency, idParams, money, notFoundError, optionalText, text, version } from '../schemas';
 
@@ -97,6 +97,9 @@ export function createCatalogueRoutes({ pool }: ApiDependencies): ApiRoutes {
         response: { status: 201, description: 'the new tariff version', schema: tariff },
         errors: ['NOT_FOUND', 'CONFLICT'],
       },
-      async ({ req, staff, params, body }) => addTariff(pool, { actor: staff.username, requestId: String(req.id) }, params.id, body),
+      async ({ req, staff, params, body }) => {
+        requireOperatorScope(staff, 'price changes');
+        return addTariff(pool, { actor: staff.username, requestId: String(req.id) }, params.id, body);
+      },
     );
 }

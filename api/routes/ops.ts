@@ -17,14 +17,17 @@ import {
   terminateInstance,
 } from '../../ops/actions';
 import { OpsError } from '../../ops/errors';
-import { countInstances, findInstances, instanceFilter } from '../../ops/find';
+import { countInstances, findInstancePage, findInstances, groupIncidents, instanceFilter, keyword, throughputPerHour } from '../../ops/find';
 import { timelineFromHistory } from '../../ops/history';
 import { removedNodeImpact, replayCheck } from '../../ops/replay';
+import { collectNodeStatsOnce } from '../../ops/node-stats';
+import { collectedUntil, deployedVersion, nodeStats } from '../../db/node-stats';
 import { loadModel } from '../../activities/ops';
 import { findDefinition } from '../../db/definitions';
 import { bundleWorkflows } from '../../runtime/worker';
 import { opsBatchProgressQuery, opsBatchWorkflowId, opsBatchWorkflowType, type OpsBatchInput } from '../../workflows/ops-batch';
 import type { ApiDependencies } from '../app';
+import { decodePageToken, encodePageToken } from '../engine/instances';
 import type { AuthenticatedStaff } from '../auth';
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
@@ -98,12 +101,24 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
         summary: 'Find instances: incidents, failed, timed-out, terminated, running …',
         tags,
         access,
-        query: instanceFilter.extend({ limit: limitQuery }),
-        response: { status: 200, description: 'matching instances, newest first', schema: z.object({ instances: z.array(anyObject) }) },
+        description:
+          'Paged by Temporal visibility: pass `nextPageToken` back as `pageToken`. With `errorContains` and no `pageToken`, candidates are scanned until `limit` match (no next page); with a `pageToken`, a page holds the matches among `limit` candidates.',
+        query: instanceFilter.extend({ limit: limitQuery, pageToken: z.string().max(4096).optional() }),
+        response: {
+          status: 200,
+          description: 'matching instances, newest first',
+          schema: z.object({ instances: z.array(anyObject), nextPageToken: z.string().optional() }),
+        },
       },
       async ({ query }) => {
-        const { limit, ...filter } = query;
-        return { instances: await findInstances(temporal, filter, { limit }).catch((error) => Promise.reject(asApiError(error))) };
+        const { limit, pageToken, ...filter } = query;
+        if (filter.errorContains !== undefined && pageToken === undefined) {
+          return { instances: await findInstances(temporal, filter, { limit }).catch((error) => Promise.reject(asApiError(error))) };
+        }
+        const page = await findInstancePage(temporal, filter, { pageSize: limit, pageToken: pageToken === undefined ? undefined : decodePageToken(pageToken) }).catch((error) =>
+          Promise.reject(asApiError(error)),
+        );
+        return { instances: page.instances, ...(page.nextPageToken ? { nextPageToken: encodePageToken(page.nextPageToken) } : {}) };
       },
     )
     .add(
@@ -121,6 +136,98 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
     .add(
       {
         method: 'get',
+        path: '/api/ops/incidents',
+        summary: 'Open incidents grouped by process → version → node → error text, with counts',
+        tags,
+        access,
+        query: instanceFilter.omit({ status: true, errorContains: true }).extend({ scanLimit: z.coerce.number().int().min(1).max(2000).default(500) }),
+        response: {
+          status: 200,
+          description: 'groups, and how many incident instances were read',
+          schema: z.object({ groups: z.array(anyObject), instances: z.number(), truncated: z.boolean() }),
+        },
+      },
+      async ({ query }) => {
+        const { scanLimit, ...filter } = query;
+        return groupIncidents(temporal, filter, scanLimit);
+      },
+    )
+    .add(
+      {
+        method: 'get',
+        path: '/api/ops/processes/:processKey/node-stats',
+        summary: 'How long each node of a process version takes (executions, average, p95, maximum) over a window, from the collected node executions',
+        description:
+          'Read from `node_executions`, which the API fills from the histories of closed instances every `KEYFLOW_NODE_STATS_INTERVAL_MS`; `collectedUntil` says how far. Nodes whose p95 exceeds `slaMs` are flagged `overSla`.',
+        tags,
+        access,
+        params: z.object({ processKey: z.string().min(1).max(200) }),
+        query: z
+          .object({
+            version: z.coerce.number().int().min(1).optional().describe('the latest when absent'),
+            from: z.string().datetime({ offset: true }).optional().describe('default: 24 hours before `to`'),
+            to: z.string().datetime({ offset: true }).optional().describe('default: now'),
+            slaMs: z.coerce.number().int().min(1).optional(),
+          })
+          .strict(),
+        response: { status: 200, description: 'per-node statistics', schema: anyObject },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, query }) => {
+        const processVersion = await deployedVersion(pool, params.processKey, query.version);
+        if (processVersion === null) throw new ApiError('NOT_FOUND', `no process ${params.processKey}${query.version === undefined ? '' : ` version ${query.version}`}`);
+        const to = query.to ? new Date(query.to) : new Date();
+        const from = query.from ? new Date(query.from) : new Date(to.getTime() - 24 * 3600_000);
+        if (from >= to) throw new ApiError('VALIDATION_FAILED', 'invalid request query', [{ field: 'query.from', message: 'must be before to' }]);
+        const [rows, until] = await Promise.all([
+          nodeStats(pool, { processKey: params.processKey, processVersion, from: from.toISOString(), to: to.toISOString() }),
+          collectedUntil(pool),
+        ]);
+        return {
+          processKey: params.processKey,
+          processVersion,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          collectedUntil: until,
+          nodes: rows.map((row) => ({
+            nodeId: row.node_id,
+            executions: row.executions,
+            avgMs: Math.round(row.avg_ms),
+            p95Ms: Math.round(row.p95_ms),
+            maxMs: Math.round(row.max_ms),
+            ...(query.slaMs !== undefined ? { overSla: row.p95_ms > query.slaMs } : {}),
+          })),
+        };
+      },
+    )
+    .add(
+      {
+        method: 'get',
+        path: '/api/ops/processes/:processKey/throughput',
+        summary: 'Instances started and completed per hour over the last hours (Temporal visibility counts)',
+        tags,
+        access,
+        params: z.object({ processKey: keyword }),
+        query: z.object({ version: z.coerce.number().int().min(1).optional(), hours: z.coerce.number().int().min(1).max(168).default(24) }).strict(),
+        response: { status: 200, description: 'one entry per hour, oldest first', schema: z.object({ hours: z.array(anyObject) }) },
+      },
+      async ({ params, query }) => ({ hours: await throughputPerHour(temporal, { processKey: params.processKey, processVersion: query.version }, query.hours) }),
+    )
+    .add(
+      {
+        method: 'post',
+        path: '/api/ops/node-stats/collect',
+        summary: 'Read the histories of the instances closed since the last collection into the node statistics now',
+        tags,
+        access,
+        body: z.object({}).strict(),
+        response: { status: 200, description: 'how many instances and node executions were read (null: another collection is running)', schema: anyObject },
+      },
+      async () => ({ collected: await collectNodeStatsOnce(temporal, pool) }),
+    )
+    .add(
+      {
+        method: 'get',
         path: '/api/ops/instances/:workflowId',
         summary: 'One instance: status and, while it runs a BPMN process, its state',
         tags,
@@ -131,7 +238,15 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
       },
       async ({ params }) => {
         const description = await describeInstance(temporal, params.workflowId).catch((error) => Promise.reject(asApiError(error)));
-        const state = description.status.name === 'RUNNING' && description.type === 'bpmnProcess' ? await instanceState(temporal, params.workflowId).catch(() => undefined) : undefined;
+        // A closed instance answers its state query too (a worker replays it), so its path stays
+        // visible; without a worker on its task queue the query would wait, so it gets 5 s.
+        const query = () => instanceState(temporal, params.workflowId);
+        const state =
+          description.type !== 'bpmnProcess'
+            ? undefined
+            : await (description.status.name === 'RUNNING' ? query() : temporal.connection.withDeadline(Date.now() + 5_000, query)).catch(() => undefined);
+        const attributes = description.searchAttributes as Record<string, unknown[] | undefined>;
+        const first = (name: string) => attributes[name]?.[0];
         return {
           workflowId: description.workflowId,
           runId: description.runId,
@@ -139,6 +254,12 @@ export function createOpsRoutes({ pool, temporal, config }: ApiDependencies, opt
           status: description.status.name,
           startTime: description.startTime.toISOString(),
           closeTime: description.closeTime?.toISOString(),
+          processKey: first('KfProcessKey'),
+          processVersion: first('KfProcessVersion'),
+          businessKey: first('KfBusinessKey'),
+          customerId: first('KfCustomerId'),
+          orgUnitId: first('KfOrgUnit'),
+          parent: description.parentExecution ? { workflowId: description.parentExecution.workflowId, runId: description.parentExecution.runId } : undefined,
           state,
         };
       },

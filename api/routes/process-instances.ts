@@ -5,13 +5,14 @@ import { findDefinition } from '../../db/definitions';
 import { getOrgUnit, listOrgUnits } from '../../db/org-units';
 import { processKeyPattern } from '../../workflows/bpmn';
 import { processInstanceId } from '../../workflows/contracts';
-import { validateFormData } from '../../workflows/forms';
+import { undeclaredFields, validateFormData } from '../../workflows/forms';
 import type { ProcessModel } from '../../workflows/model';
 import type { ApiDependencies } from '../app';
 import { canSee, requireStaff, type AuthenticatedStaff, type Role } from '../auth';
 import { cancelInstance, deliverMessage, describe, getInstance, listInstances, startInstance, temporalStatuses, type InstanceView } from '../engine/instances';
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
+import { processVariables } from '../schemas';
 
 /**
  * Who may do what to process instances (README, "Process engine API"):
@@ -30,14 +31,6 @@ export const instanceRoles = {
 const processKey = z.string().regex(processKeyPattern, 'a process key: letters, digits, _ . - (a letter or _ first)');
 // Control characters would make ids unreadable in Temporal's UI and logs; the key itself may hold any other text.
 const businessKey = z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters');
-// Checked on the raw JSON (before zod copies it, which would turn a `__proto__` key into a prototype).
-const variables = z
-  .unknown()
-  .superRefine((value, context) => {
-    const reserved = findReservedKey(value, 0);
-    if (reserved) context.addIssue({ code: z.ZodIssueCode.custom, message: `the key ${reserved} is reserved` });
-  })
-  .pipe(z.record(z.unknown()));
 const unitId = z.string().regex(/^[A-Z0-9-]{1,64}$/, 'an org unit id');
 const instanceId = z.string().min(3).max(400);
 
@@ -46,7 +39,7 @@ const startBody = z
     processKey,
     version: z.number().int().min(1).optional().describe('omitted: the latest deployed version'),
     businessKey,
-    variables: variables.default({}),
+    variables: processVariables.default({}).describe('only the fields of the start form (`kf:formField` on the start event)'),
     customerId: z.string().min(1).max(64).optional(),
     orgUnitId: unitId.optional().describe("defaults to the customer's unit, else the caller's own"),
   })
@@ -56,7 +49,7 @@ const messageFields = {
   name: z.string().min(1).max(200).describe('the BPMN message name'),
   correlationKey: z.string().min(1).max(200).optional(),
   messageId: z.string().min(1).max(200).optional().describe('a redelivery with the same id is ignored'),
-  variables: variables.optional(),
+  variables: processVariables.optional(),
 };
 const instanceMessageBody = z.object(messageFields).strict();
 const messageBody = z
@@ -112,6 +105,7 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
       async ({ body, staff, res }) => {
         const definition = await findDefinition(pool, body.processKey, body.version);
         if (!definition) throw new ApiError('NOT_FOUND', `no process definition ${body.processKey}${body.version === undefined ? '' : ` version ${body.version}`}`);
+        requireStarter(staff, definition.model);
         // The customer must be a key account the caller may see; its unit is the instance's unless one is given.
         const account = body.customerId ? await getAccount(pool, staff, body.customerId) : null;
         if (body.customerId && !account) {
@@ -121,6 +115,10 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
         const unit = await getOrgUnit(pool, orgUnitId);
         if (!unit) throw new ApiError('VALIDATION_FAILED', 'invalid request body', [{ field: 'body.orgUnitId', message: `no org unit ${orgUnitId}` }]);
         if (!canSee(staff, unit.path)) throw new ApiError('FORBIDDEN', `org unit ${orgUnitId} is outside your org scope`);
+        const undeclared = undeclaredFields(definition.model.startForm, body.variables);
+        if (undeclared.length > 0) {
+          throw new ApiError('VALIDATION_FAILED', 'the start variables hold fields the start form does not declare', undeclared.map((problem) => ({ field: `body.variables.${problem.field}`, message: problem.message })));
+        }
         const formProblems = validateFormData(definition.model.startForm, body.variables);
         if (formProblems.length > 0) {
           throw new ApiError('VALIDATION_FAILED', 'the start variables do not fit the start form', formProblems.map((problem) => ({ field: `body.variables.${problem.field}`, message: problem.message })));
@@ -174,9 +172,7 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
         errors: ['NOT_FOUND'],
       },
       async ({ params, staff }) => {
-        const view = await getInstance(temporal, params.id);
-        await visibleInstance(staff, view);
-        return view;
+        return getInstance(temporal, params.id, (view) => visibleInstance(staff, view));
       },
     )
     .add(
@@ -232,6 +228,7 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
             if (!model || !hasMessageStart(model, body.name)) {
               throw new ApiError('NOT_FOUND', `no instance ${JSON.stringify(id)}, and ${body.processKey} has no message start event for ${JSON.stringify(body.name)}`);
             }
+            requireStarter(staff, model);
             try {
               await startInstance(temporal, config.KEYFLOW_TASK_QUEUE, {
                 definition: model,
@@ -288,18 +285,20 @@ function hasMessageStart(model: ProcessModel, name: string): boolean {
   );
 }
 
+/**
+ * Only the roles a model names in `kf:starters` start it by hand; a model without them is internal
+ * (billing cycle, dunning) and started by the system alone.
+ * @throws ApiError FORBIDDEN naming the roles that would do
+ */
+function requireStarter(staff: AuthenticatedStaff, model: ProcessModel): void {
+  const starters = model.starters ?? [];
+  if (starters.length === 0) throw new ApiError('FORBIDDEN', `${model.key} is started by the system only`, { reason: 'SYSTEM_PROCESS' });
+  if (!staff.roles.some((role) => (starters as readonly string[]).includes(role))) {
+    throw new ApiError('FORBIDDEN', `${model.key} may be started by: ${starters.join(', ')}`, { reason: 'NOT_A_STARTER', requiredRoles: starters });
+  }
+}
+
 function seesAll(staff: AuthenticatedStaff): boolean {
   return staff.roles.some((role) => (instanceRoles.seeAll as readonly Role[]).includes(role));
 }
 
-const reservedKeys = new Set(['__proto__', 'constructor', 'prototype']);
-
-function findReservedKey(value: unknown, depth: number): string | null {
-  if (depth > 64 || value === null || typeof value !== 'object') return null;
-  for (const [key, entry] of Object.entries(value)) {
-    if (reservedKeys.has(key)) return key;
-    const found = findReservedKey(entry, depth + 1);
-    if (found) return found;
-  }
-  return null;
-}

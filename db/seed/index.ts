@@ -121,7 +121,8 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
       tx.oneFirst(sql.type(z.object({ id: z.string() }))`SELECT id FROM tariffs WHERE product_id = ${productId} AND version = ${version}`);
     for (const product of products) {
       await tx.query(sql.type(noRows)`
-        INSERT INTO products (id, name, category) VALUES (${product.id}, ${product.name}, ${product.category}) ON CONFLICT (id) DO NOTHING`);
+        INSERT INTO products (id, name, category, network_product_code, default_bandwidth_mbps)
+        VALUES (${product.id}, ${product.name}, ${product.category}, ${product.network}, ${product.bandwidthMbps}) ON CONFLICT (id) DO NOTHING`);
       await tx.query(sql.type(noRows)`
         INSERT INTO tariffs (product_id, version, name, valid_from, valid_to, monthly_fee_minor, one_off_fee_minor)
         VALUES (${product.id}, 1, ${`${product.name} 标准资费`}, ${catalogueFrom}, ${product.newPrice === null ? null : repriceFrom},
@@ -270,7 +271,7 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
           orgUnitId,
           billingIds[0],
           'new',
-          inFlight ? 'in_progress' : 'completed',
+          inFlight ? 'inProgress' : 'completed',
           random.pick(['account_manager', 'hall', 'web']),
           manager,
           0,
@@ -315,7 +316,7 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
           severity,
           `${random.pick(troubleCategories[kind])}：${name}`,
           accountSubscriptions[0]?.id ?? null,
-          open ? random.pick(['open', 'acknowledged', 'in_progress']) : 'closed',
+          open ? random.pick(['acknowledged', 'inProgress', 'pending']) : 'closed',
           iso(openedAt + slaHours * 3_600_000),
           open ? null : iso(openedAt + random.int(1, slaHours + 12) * 3_600_000),
           open ? null : iso(openedAt + (slaHours + 24) * 3_600_000),

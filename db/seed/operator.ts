@@ -62,18 +62,18 @@ export function demoStaff(): DemoStaff[] {
 export const demoLogins = ['admin', 'designer', 'ops', 'supervisor', 'billing', 'gz.supervisor', 'gz.dispatcher', 'gz-th.cm1'];
 
 export const products = [
-  { id: 'DIA-100M', name: '互联网专线 100M', category: 'internet', monthly: 300_000, oneOff: 200_000, newPrice: 260_000 },
-  { id: 'DIA-1G', name: '互联网专线 1G', category: 'internet', monthly: 1_500_000, oneOff: 500_000, newPrice: null },
-  { id: 'MPLS-VPN-50M', name: 'MPLS VPN 数据专线 50M', category: 'dedicated_line', monthly: 200_000, oneOff: 100_000, newPrice: null },
-  { id: 'SDWAN-BASIC', name: 'SD-WAN 组网 基础版', category: 'dedicated_line', monthly: 80_000, oneOff: 0, newPrice: 68_000 },
-  { id: 'SIP-TRUNK-30', name: 'SIP 中继 30 路', category: 'voice', monthly: 90_000, oneOff: 50_000, newPrice: null },
-  { id: 'GROUP-VNET', name: '集团 V 网', category: 'voice', monthly: 20_000, oneOff: 0, newPrice: null },
-  { id: 'MOBILE-GROUP-88', name: '集团手机套餐 88 元', category: 'mobile', monthly: 8_800, oneOff: 0, newPrice: null },
-  { id: 'SMS-BULK-100K', name: '行业短信 10 万条/月', category: 'sms', monthly: 50_000, oneOff: 0, newPrice: null },
-  { id: 'CLOUD-ECS-4C8G', name: '云主机 4 核 8G', category: 'cloud', monthly: 60_000, oneOff: 0, newPrice: 52_000 },
-  { id: 'CDN-1T', name: 'CDN 加速 1TB/月', category: 'cloud', monthly: 40_000, oneOff: 0, newPrice: null },
-  { id: 'IDC-RACK-42U', name: 'IDC 标准机柜 42U', category: 'idc', monthly: 500_000, oneOff: 300_000, newPrice: null },
-  { id: 'IOT-CARD-10G', name: '物联网卡 10G/月', category: 'iot', monthly: 1_000, oneOff: 0, newPrice: null },
+  { id: 'DIA-100M', name: '互联网专线 100M', category: 'internet', monthly: 300_000, oneOff: 200_000, newPrice: 260_000, network: 'DIA', bandwidthMbps: 100 },
+  { id: 'DIA-1G', name: '互联网专线 1G', category: 'internet', monthly: 1_500_000, oneOff: 500_000, newPrice: null, network: 'DIA', bandwidthMbps: 1000 },
+  { id: 'MPLS-VPN-50M', name: 'MPLS VPN 数据专线 50M', category: 'dedicated_line', monthly: 200_000, oneOff: 100_000, newPrice: null, network: 'MPLS-VPN', bandwidthMbps: 50 },
+  { id: 'SDWAN-BASIC', name: 'SD-WAN 组网 基础版', category: 'dedicated_line', monthly: 80_000, oneOff: 0, newPrice: 68_000, network: 'SDWAN', bandwidthMbps: 100 },
+  { id: 'SIP-TRUNK-30', name: 'SIP 中继 30 路', category: 'voice', monthly: 90_000, oneOff: 50_000, newPrice: null, network: 'VOICE-TRUNK', bandwidthMbps: 10 },
+  { id: 'GROUP-VNET', name: '集团 V 网', category: 'voice', monthly: 20_000, oneOff: 0, newPrice: null, network: null, bandwidthMbps: null },
+  { id: 'MOBILE-GROUP-88', name: '集团手机套餐 88 元', category: 'mobile', monthly: 8_800, oneOff: 0, newPrice: null, network: null, bandwidthMbps: null },
+  { id: 'SMS-BULK-100K', name: '行业短信 10 万条/月', category: 'sms', monthly: 50_000, oneOff: 0, newPrice: null, network: null, bandwidthMbps: null },
+  { id: 'CLOUD-ECS-4C8G', name: '云主机 4 核 8G', category: 'cloud', monthly: 60_000, oneOff: 0, newPrice: 52_000, network: null, bandwidthMbps: null },
+  { id: 'CDN-1T', name: 'CDN 加速 1TB/月', category: 'cloud', monthly: 40_000, oneOff: 0, newPrice: null, network: null, bandwidthMbps: null },
+  { id: 'IDC-RACK-42U', name: 'IDC 标准机柜 42U', category: 'idc', monthly: 500_000, oneOff: 300_000, newPrice: null, network: 'IDC-RACK', bandwidthMbps: 1000 },
+  { id: 'IOT-CARD-10G', name: '物联网卡 10G/月', category: 'iot', monthly: 1_000, oneOff: 0, newPrice: null, network: null, bandwidthMbps: null },
 ] as const;
 
 /** Every first tariff starts here; the second versions (price cuts) start at `repriceFrom`. */

@@ -28,7 +28,7 @@ export function temporalSettings(config: Config, profile: Profile = 'start'): Te
     apiKey: config.TEMPORAL_API_KEY,
     port: config.KEYFLOW_TEMPORAL_PORT,
     uiPort: config.KEYFLOW_TEMPORAL_UI_PORT,
-    headless: config.KEYFLOW_TEMPORAL_HEADLESS,
+    headless: !config.KEYFLOW_TEMPORAL_UI,
     dbFile: profile === 'start' ? path.join(config.KEYFLOW_DATA_DIR, 'temporal', 'dev.sqlite') : undefined,
     logDir: path.join(config.KEYFLOW_DATA_DIR, 'logs'),
     toolsDir: config.KEYFLOW_TOOLS_DIR,

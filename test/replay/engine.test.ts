@@ -35,7 +35,9 @@ describe('the interpreter replays every recorded history', () => {
       'unhandled-error-end', 'unhandled-error-task', 'error-end-uncaught-before-incidents',
       'event-subprocess-timer-interrupting', 'event-subprocess-timer-non-interrupting', 'event-subprocess-message-interrupting',
       'event-subprocess-message-non-interrupting', 'event-subprocess-error', 'event-subprocess-error-in-subprocess',
-      'signal-catch-boundary-throw', 'signal-boundary-event-subprocess',
+      'signal-catch-boundary-throw', 'signal-boundary-event-subprocess', 'business-rule-task',
+      // the shipped processes, end to end (recorded by their integration tests)
+      'complaint-reopen', 'order-fulfilment', 'order-fulfilment-cancel',
     ]) {
       expect(names).toContain(element);
     }

@@ -55,7 +55,7 @@ export async function createAccountFixture(
   const billingAccountId = await pool.oneFirst(sql.type(id)`
     INSERT INTO billing_accounts (account_id, org_unit_id, name) VALUES (${accountId}, ${orgUnitId}, '主账户') RETURNING id`);
   const orderId = await pool.oneFirst(sql.type(id)`
-    INSERT INTO orders (account_id, org_unit_id, billing_account_id, order_type, status) VALUES (${accountId}, ${orgUnitId}, ${billingAccountId}, 'new', 'in_progress')
+    INSERT INTO orders (account_id, org_unit_id, billing_account_id, order_type, status) VALUES (${accountId}, ${orgUnitId}, ${billingAccountId}, 'new', 'inProgress')
     RETURNING id`);
   const subscriptionId = await pool.oneFirst(sql.type(id)`
     INSERT INTO subscriptions (account_id, org_unit_id, product_id, tariff_id, billing_account_id, order_id, service_number, status)
@@ -77,6 +77,13 @@ export async function createAccountFixture(
 }
 
 /** An inbox row as the engine's user-task activity writes it. */
+/** The form of every task `insertTask` makes: a completion may carry these fields only. */
+const approvalForm = [
+  { id: 'approved', type: 'boolean' },
+  { id: 'comment', type: 'string' },
+  { id: 'text', type: 'string' },
+];
+
 export async function insertTask(
   pool: DatabasePool,
   task: { id?: string; workflowId?: string; candidateGroups: string[]; candidateUsers?: string[]; assignee?: string | null; orgUnitId: string | null; customerId?: string | null; status?: 'open' | 'completed' | 'cancelled' },
@@ -86,9 +93,9 @@ export async function insertTask(
   const status = task.status ?? 'open';
   await pool.query(sql.type(none)`
     INSERT INTO human_tasks (id, workflow_id, process_key, process_version, business_key, node_id, name, candidate_groups, candidate_users, assignee,
-                             org_unit_id, customer_id, status, closed_at)
+                             org_unit_id, customer_id, status, closed_at, form_schema)
     VALUES (${taskId}, ${workflowId}, 'test', 1, ${workflowId.split(':')[1] ?? workflowId}, 'approve', '审批', ${sql.array(task.candidateGroups, 'text')},
             ${sql.array(task.candidateUsers ?? [], 'text')}, ${task.assignee ?? null}, ${task.orgUnitId}, ${task.customerId ?? null}, ${status},
-            ${status === 'open' ? null : new Date().toISOString()})`);
+            ${status === 'open' ? null : new Date().toISOString()}, ${sql.jsonb(approvalForm as never)})`);
   return taskId;
 }

@@ -31,12 +31,17 @@ export function externalTestBundle(): Promise<WorkflowBundle> {
   return bundle;
 }
 
+/** The control token `keyflow test` generated for every simulator of the run (KEYFLOW_SIM_CONTROL_TOKEN). */
+export function simControlHeaders(): Record<string, string> {
+  return { authorization: `Bearer ${process.env.KEYFLOW_SIM_CONTROL_TOKEN ?? ''}` };
+}
+
 /** The simulator's control API (`/sim/*`), for tests and the benchmark. */
-export function simControl(url: string) {
+export function simControl(url: string, headers: Record<string, string> = simControlHeaders()) {
   const call = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${url}${route}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
@@ -56,7 +61,7 @@ export function simControl(url: string) {
     callbacks: (filter: { system?: string; eventId?: string } = {}) => call<{ pending: number; deliveries: CallbackDelivery[] }>('GET', `/sim/callbacks?${query(filter)}`),
     pay: (order: { reference: string; amountMinor: number; duplicate?: boolean; bankTransactionId?: string; callbackUrl?: string }) =>
       call<{ eventId: string; bankTransactionId: string }>('POST', '/sim/bank/payments', order),
-    alarm: (order: { serviceId: string; state?: 'raised' | 'cleared'; alarmId?: string; duplicate?: boolean; delayMs?: number; callbackUrl?: string }) =>
+    alarm: (order: { serviceId: string; networkElementId?: string; state?: 'raised' | 'cleared'; alarmId?: string; duplicate?: boolean; delayMs?: number; callbackUrl?: string }) =>
       call<{ eventId: string; alarmId: string }>('POST', '/sim/alarms', order),
     /** Resolves once nothing is scheduled or in flight any more. */
     async settled(timeoutMs = 30_000): Promise<void> {

@@ -8,9 +8,12 @@ import type {
   MultiInstance,
   ProcessModel,
   SequenceFlow,
+  StaffRole,
   TimerDefinition,
 } from '../model';
+import { staffRoles } from '../model';
 import kfDescriptor from './kf.json';
+import { formFieldsFromSchema } from './form-schema';
 import { documentElementId, type ModelProblem, type ModelProblemCode } from './problems';
 import { validateModel, type ValidationOptions } from './validate';
 
@@ -22,17 +25,29 @@ export { kfDescriptor };
 export const maxBpmnBytes = 2 * 1024 * 1024;
 
 export interface ParseResult {
-  /** The executable model; present whenever the XML was a readable BPMN process, even with problems. */
+  /** The executable model (the first, in a collaboration); present whenever the XML was a readable BPMN process, even with problems. */
   model?: ProcessModel;
+  /** Every executable process of the document, `model` first: one for a plain process, one per executable pool of a collaboration. */
+  models?: ProcessModel[];
+  /** Pools of a collaboration that are not deployed, and why (a notice, not a problem). */
+  skipped?: SkippedProcess[];
   /** Every problem found; a model is deployable only when this is empty. */
   problems: ModelProblem[];
+}
+
+/** A process of the document that Keyflow leaves alone: a pool not marked executable. */
+export interface SkippedProcess {
+  processId: string;
+  name?: string;
+  reason: string;
 }
 
 /** A moddle element: typed loosely, since bpmn-moddle's own types do not know `kf:`. */
 type El = { $type: string; id?: string; name?: string; [key: string]: any };
 
-const defaultRetries = 3;
-const defaultTimeout = 'PT1M';
+/** What a service task gets when it sets no `kf:retries` / `kf:timeout`. */
+export const defaultServiceTaskRetries = 3;
+export const defaultServiceTaskTimeout = 'PT1M';
 
 /** Elements that may sit in a process but carry no behaviour: pools, lanes, annotations, data. */
 const ignoredElements = new Set([
@@ -48,8 +63,6 @@ const ignoredElements = new Set([
 /** Element kinds Keyflow cannot execute; the validator names them. */
 const unsupportedElements: Record<string, string> = {
   'bpmn:ComplexGateway': 'complex gateways',
-  'bpmn:SendTask': 'send tasks (use a service task)',
-  'bpmn:BusinessRuleTask': 'business rule tasks (use a service task or a script task)',
   'bpmn:Transaction': 'transaction sub-processes',
   'bpmn:AdHocSubProcess': 'ad-hoc sub-processes',
   'bpmn:ImplicitThrowEvent': 'implicit throw events',
@@ -57,7 +70,7 @@ const unsupportedElements: Record<string, string> = {
 };
 
 const supportedSummary =
-  'supported: start/end/intermediate/boundary events (none, message, timer, error, compensation, terminate, signal), service, user, script, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
+  'supported: start/end/intermediate/boundary events (none, message, timer, error, compensation, terminate, signal; link throw and catch), service, send, user, script, business rule, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
 
 /**
  * Parses BPMN 2.0 XML with Keyflow's `kf:` extension into the executable model and validates it,
@@ -92,38 +105,63 @@ export async function parseBpmn(xml: string, options: ValidationOptions = {}): P
     const found = warningProblem(warning);
     if (found) problems.push(found);
   }
+  const checked = checkDefinitions(definitions, options);
+  return { ...checked, problems: dedupe([...problems, ...checked.problems]) };
+}
 
+/**
+ * Builds and validates the process of already-parsed BPMN definitions (a bpmn-moddle tree with
+ * the `kf:` descriptor). Synchronous and pure, so the designer's linter runs exactly these rules
+ * on the modeler's own tree while a designer draws: the editor and the deploy never disagree.
+ */
+export function checkDefinitions(definitions: El, options: ValidationOptions = {}): ParseResult {
+  const problems: ModelProblem[] = [];
   const processes = ((definitions.rootElements ?? []) as El[]).filter((element) => element.$type === 'bpmn:Process');
   if (processes.length === 0) {
     problems.push(problem(documentElementId, 'NO_PROCESS', 'the document holds no <process>'));
     return { problems };
   }
-  const executable = processes.filter((process) => (process.flowElements ?? []).length > 0);
-  if (executable.length > 1) {
-    for (const extra of executable.slice(1)) {
-      problems.push(problem(extra.id ?? documentElementId, 'MULTIPLE_PROCESSES', `one deployment holds one process; deploy "${extra.id}" in a document of its own`));
+  const withFlow = processes.filter((process) => (process.flowElements ?? []).length > 0);
+  // One process: run it (isExecutable is often left out by hand). A collaboration of several: run
+  // the pools marked executable, each as its own key, and say which were left out.
+  const skipped: SkippedProcess[] = [];
+  let chosen: El[];
+  if (withFlow.length <= 1) chosen = [withFlow[0] ?? processes[0]!];
+  else {
+    chosen = withFlow.filter((process) => process.isExecutable === true);
+    for (const process of withFlow.filter((candidate) => candidate.isExecutable !== true)) {
+      skipped.push({ processId: process.id ?? '', ...(process.name ? { name: process.name as string } : {}), reason: 'not marked executable (isExecutable="true"): not deployed' });
+    }
+    if (chosen.length === 0) {
+      problems.push(problem(documentElementId, 'NO_EXECUTABLE_PROCESS', `the document has ${withFlow.length} processes and none is marked executable (isExecutable="true"); mark the pools Keyflow should run`));
+      return { problems, skipped };
     }
   }
-  const process = executable[0] ?? processes[0]!;
   try {
-    const builder = new ModelBuilder(definitions, process, problems);
-    const model = builder.build();
-    problems.push(...validateModel(model, { ...options, refusedNodeIds: builder.refusedNodeIds }));
-    return { model, problems: dedupe(problems) };
+    const models = chosen.map((process) => {
+      const builder = new ModelBuilder(definitions, process, problems);
+      const model = builder.build();
+      problems.push(...validateModel(model, { ...options, refusedNodeIds: builder.refusedNodeIds }));
+      return model;
+    });
+    return { model: models[0]!, models, ...(skipped.length > 0 ? { skipped } : {}), problems: dedupe(problems) };
   } catch (error) {
     // A shape the builder did not foresee must still come back as a problem, never as a crash.
     return { problems: [...problems, problem(documentElementId, 'XML_MALFORMED', `the model could not be read: ${firstLine((error as Error).message)}`)] };
   }
 }
 
-/** The checks that need no XML parser: size, DTDs, and that it looks like XML at all. */
-function screenXml(xml: string): ModelProblem | null {
+/**
+ * The checks that need no XML parser: size, DTDs, nesting and element count, and that it looks like
+ * XML at all. Shared with the DMN parser, so both doors refuse the same documents the same way.
+ */
+export function screenXml(xml: string, kind = 'BPMN'): ModelProblem | null {
   // UTF-8 length without allocating a buffer: what the HTTP limit measures too.
   if (xml.length > maxBpmnBytes || utf8Length(xml) > maxBpmnBytes) {
     return problem(documentElementId, 'XML_TOO_LARGE', `the document is larger than ${maxBpmnBytes / 1024 / 1024} MB`);
   }
   if (/<!DOCTYPE|<!ENTITY|<!ELEMENT|<!ATTLIST/i.test(xml)) {
-    return problem(documentElementId, 'XML_DOCTYPE_REFUSED', 'document type declarations and entities are refused (they allow entity expansion and external entities); BPMN needs none');
+    return problem(documentElementId, 'XML_DOCTYPE_REFUSED', `document type declarations and entities are refused (they allow entity expansion and external entities); ${kind} needs none`);
   }
   if (!/^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*</.test(xml.slice(0, 4096))) {
     return problem(documentElementId, 'XML_MALFORMED', 'the document is not XML');
@@ -242,6 +280,8 @@ class ModelBuilder {
   private readonly model: ProcessModel;
   /** Flow elements that were reported as unsupported and left out of the model. */
   readonly refusedNodeIds = new Set<string>();
+  /** Link events met while collecting, joined into flows once every node is known. */
+  private readonly links: { id: string; name: string; scope: string; side: 'throw' | 'catch' }[] = [];
 
   constructor(
     private readonly definitions: El,
@@ -259,10 +299,25 @@ class ModelBuilder {
         this.model.errors[root.id] = { id: root.id, errorCode: root.errorCode ?? root.id, ...(root.name ? { name: root.name } : {}) };
       }
     }
+    this.readStarters();
     this.collect(this.process, undefined);
+    this.joinLinks();
     this.linkFlows();
     this.linkCompensationHandlers(this.process);
     return this.model;
+  }
+
+  /** `kf:starters="customer_manager, supervisor"`: who may start the process by hand; each must be a staff role. */
+  private readStarters(): void {
+    const text = stringAttr(this.process.starters);
+    if (text === undefined) return;
+    const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+    const unknown = names.filter((name) => !(staffRoles as readonly string[]).includes(name));
+    if (names.length === 0 || unknown.length > 0) {
+      this.report(this.process.id ?? documentElementId, 'INVALID_ATTRIBUTE', `kf:starters ${names.length === 0 ? 'is empty' : `names ${unknown.map((name) => JSON.stringify(name)).join(', ')}, which ${unknown.length === 1 ? 'is not a role' : 'are not roles'}`}; list roles of ${staffRoles.join(', ')}, or leave it out for a process only the system starts`);
+      return;
+    }
+    this.model.starters = [...new Set(names)] as StaffRole[];
   }
 
   private report(elementId: string, code: ModelProblemCode, message: string): void {
@@ -327,8 +382,10 @@ class ModelBuilder {
       case 'bpmn:EndEvent':
         return { ...base, type: 'endEvent', event: this.eventDefinition(element, ['none', 'error', 'terminate', 'compensation', 'message', 'signal'], 'end events') };
       case 'bpmn:IntermediateCatchEvent':
+        if (this.isLink(element)) return this.linkEvent(element, base, parentId, 'catch');
         return { ...base, type: 'intermediateCatchEvent', event: this.eventDefinition(element, ['message', 'timer', 'signal'], 'intermediate catch events') };
       case 'bpmn:IntermediateThrowEvent':
+        if (this.isLink(element)) return this.linkEvent(element, base, parentId, 'throw');
         return { ...base, type: 'intermediateThrowEvent', event: this.eventDefinition(element, ['none', 'compensation', 'message', 'signal'], 'intermediate throw events') };
       case 'bpmn:BoundaryEvent': {
         const attached = element.attachedToRef as El | undefined;
@@ -342,11 +399,14 @@ class ModelBuilder {
         };
         return boundary;
       }
-      case 'bpmn:ServiceTask': {
+      // A send task is a service task whose activity sends (SMS, e-mail, a partner's API): Camunda 8 runs both as jobs.
+      case 'bpmn:ServiceTask':
+      case 'bpmn:SendTask': {
         const taskType = stringAttr(element.type);
-        if (!taskType) this.report(id, 'MISSING_ATTRIBUTE', 'the service task has no kf:type (the activity to run, e.g. crm.checkCredit)');
-        const retries = this.integerAttr(id, 'kf:retries', element.retries, 1, 100) ?? defaultRetries;
-        const timeout = stringAttr(element.timeout) ?? defaultTimeout;
+        const kind = element.$type === 'bpmn:SendTask' ? 'send' : 'service';
+        if (!taskType) this.report(id, 'MISSING_ATTRIBUTE', `the ${kind} task has no kf:type (the activity to run, e.g. ${kind === 'send' ? 'notify.sms' : 'crm.checkCredit'})`);
+        const retries = this.integerAttr(id, 'kf:retries', element.retries, 1, 100) ?? defaultServiceTaskRetries;
+        const timeout = stringAttr(element.timeout) ?? defaultServiceTaskTimeout;
         if (!isIsoDuration(timeout)) this.report(id, 'INVALID_ATTRIBUTE', `kf:timeout "${timeout}" is not an ISO-8601 duration such as PT30S`);
         const retryBackoff = stringAttr(element.retryBackoff);
         if (retryBackoff !== undefined && !isIsoDuration(retryBackoff)) this.report(id, 'INVALID_ATTRIBUTE', `kf:retryBackoff "${retryBackoff}" is not an ISO-8601 duration such as PT5S`);
@@ -368,6 +428,26 @@ class ModelBuilder {
       }
       case 'bpmn:ScriptTask':
         return { ...this.activityBase(element, base), type: 'scriptTask', assignments: this.scriptAssignments(element) };
+      case 'bpmn:BusinessRuleTask': {
+        const decisionRef = stringAttr(element.decisionRef);
+        if (!decisionRef) this.report(id, 'MISSING_ATTRIBUTE', 'the business rule task names no decision (kf:decisionRef, the id of a deployed DMN decision)');
+        const resultVariable = stringAttr(element.resultVariable);
+        if (!resultVariable) this.report(id, 'MISSING_ATTRIBUTE', 'the business rule task has no kf:resultVariable (where the decision result goes)');
+        const version = stringAttr(element.decisionVersion);
+        let decisionVersion: number | 'latest' | undefined;
+        if (version !== undefined) {
+          if (version === 'latest') decisionVersion = 'latest';
+          else if (/^[1-9]\d{0,8}$/.test(version)) decisionVersion = Number(version);
+          else this.report(id, 'INVALID_ATTRIBUTE', `kf:decisionVersion "${version}" must be "latest" or a version number`);
+        }
+        return {
+          ...this.activityBase(element, base),
+          type: 'businessRuleTask',
+          decisionRef: decisionRef ?? '',
+          resultVariable: resultVariable ?? '',
+          ...(decisionVersion !== undefined ? { decisionVersion } : {}),
+        };
+      }
       case 'bpmn:ReceiveTask': {
         const message = element.messageRef as El | undefined;
         if (!message?.id) this.report(id, 'MISSING_REFERENCE', 'the receive task names no message (messageRef)');
@@ -544,8 +624,17 @@ class ModelBuilder {
   }
 
   private formFields(element: El): FormField[] {
+    const designed = extensions(element, 'kf:FormDefinition');
+    const listed = extensions(element, 'kf:FormField');
+    if (designed.length > 0) {
+      if (designed.length > 1) this.report(element.id!, 'INVALID_ATTRIBUTE', 'the element has more than one kf:formDefinition; keep one form');
+      if (listed.length > 0) this.report(element.id!, 'INVALID_ATTRIBUTE', 'the element has both a designed form (kf:formDefinition) and kf:formField entries; the designed form says which fields there are, so remove the kf:formFields');
+      const reading = formFieldsFromSchema(stringAttr(designed[0]!.body) ?? '');
+      for (const message of reading.problems) this.report(element.id!, 'INVALID_ATTRIBUTE', message);
+      return reading.fields;
+    }
     const types = ['string', 'number', 'boolean', 'date', 'enum'] as const;
-    return extensions(element, 'kf:FormField').flatMap((field) => {
+    return listed.flatMap((field) => {
       const fieldId = stringAttr(field.id);
       const type = (stringAttr(field.type) ?? 'string') as FormField['type'];
       if (!fieldId) {
@@ -585,6 +674,44 @@ class ModelBuilder {
       return undefined;
     }
     return number;
+  }
+
+  private isLink(element: El): boolean {
+    const definitions = (element.eventDefinitions ?? []) as El[];
+    return definitions.length === 1 && definitions[0]!.$type === 'bpmn:LinkEventDefinition';
+  }
+
+  /**
+   * A link throw and the catch of the same name in its scope are a sequence flow drawn in two
+   * pieces (a "go to" across a large diagram): both become pass-through events, joined by a flow
+   * the builder adds once every node is known. No token ever waits at either.
+   */
+  private linkEvent(element: El, base: { id: string; name?: string; incoming: string[]; outgoing: string[] }, parentId: string | undefined, side: 'throw' | 'catch'): FlowNode {
+    const definition = (element.eventDefinitions as El[])[0]!;
+    const name = stringAttr(definition.name) ?? '';
+    if (!name) this.report(base.id, 'MISSING_ATTRIBUTE', `the link ${side} event has no link name; a throw goes to the catch of the same name in its scope`);
+    this.links.push({ id: base.id, name, scope: parentId ?? '', side });
+    return { ...base, type: 'intermediateThrowEvent', event: { kind: 'none' } };
+  }
+
+  private joinLinks(): void {
+    for (const thrown of this.links.filter((link) => link.side === 'throw' && link.name)) {
+      const catches = this.links.filter((link) => link.side === 'catch' && link.name === thrown.name && link.scope === thrown.scope);
+      if (catches.length === 0) {
+        this.report(thrown.id, 'MISSING_REFERENCE', `the link throw goes to link "${thrown.name}", but its ${thrown.scope ? 'sub-process' : 'process'} has no link catch of that name`);
+        continue;
+      }
+      if (catches.length > 1) {
+        this.report(thrown.id, 'INVALID_ATTRIBUTE', `link "${thrown.name}" is caught by ${catches.map((link) => link.id).join(' and ')} in the same scope; a link name must be caught once`);
+        continue;
+      }
+      const id = `${thrown.id}~link~${catches[0]!.id}`;
+      this.model.flows[id] = { id, sourceId: thrown.id, targetId: catches[0]!.id };
+    }
+    for (const link of this.links) {
+      const own = Object.values(this.model.flows).filter((flow) => (link.side === 'throw' ? flow.sourceId === link.id : flow.targetId === link.id) && !flow.id.includes('~link~'));
+      if (own.length > 0) this.report(link.id, 'INVALID_ATTRIBUTE', link.side === 'throw' ? 'a link throw event ends its path: it has no outgoing sequence flow' : 'a link catch event starts a path: it has no incoming sequence flow');
+    }
   }
 
   /** Incoming and outgoing come from the flows' own refs: hand-written XML often omits <incoming>. */

@@ -9,11 +9,12 @@ export interface ModelProblem {
 /** Every problem code the parser and validator report (stable: the designer keys help texts on them). */
 export const modelProblemCodes = [
   'XML_TOO_LARGE',
+  'XML_ENCODING',
   'XML_DOCTYPE_REFUSED',
   'XML_MALFORMED',
   'NOT_BPMN',
   'NO_PROCESS',
-  'MULTIPLE_PROCESSES',
+  'NO_EXECUTABLE_PROCESS',
   'INVALID_PROCESS_KEY',
   'DUPLICATE_ID',
   'UNSUPPORTED_ELEMENT',

@@ -3,9 +3,11 @@ import type { ProcessModel } from '../model';
 /** What a designer or an ops screen wants to know about a definition without reading its XML. */
 export interface ModelSummary {
   nodes: { id: string; type: string; name?: string; parentId?: string }[];
-  tasks: { id: string; type: 'serviceTask' | 'userTask' | 'scriptTask' | 'receiveTask' | 'callActivity'; name?: string; detail: Record<string, unknown> }[];
+  tasks: { id: string; type: 'serviceTask' | 'userTask' | 'scriptTask' | 'businessRuleTask' | 'receiveTask' | 'callActivity'; name?: string; detail: Record<string, unknown> }[];
   messages: { id: string; name: string; caughtBy: string[] }[];
   startForm?: ProcessModel['startForm'];
+  /** The roles that may start it by hand; empty: only the system starts it. */
+  starters: NonNullable<ProcessModel['starters']>;
 }
 
 export function summariseModel(model: ProcessModel): ModelSummary {
@@ -22,6 +24,13 @@ export function summariseModel(model: ProcessModel): ModelSummary {
         break;
       case 'scriptTask':
         tasks.push({ ...base, type: node.type, detail: { assignments: node.assignments } });
+        break;
+      case 'businessRuleTask':
+        tasks.push({
+          ...base,
+          type: node.type,
+          detail: { decisionRef: node.decisionRef, decisionVersion: node.decision?.version ?? node.decisionVersion ?? 'latest', resultVariable: node.resultVariable },
+        });
         break;
       case 'receiveTask':
         tasks.push({ ...base, type: node.type, detail: { messageRef: node.messageRef, correlationKey: node.correlationKey } });
@@ -43,5 +52,6 @@ export function summariseModel(model: ProcessModel): ModelSummary {
     tasks,
     messages,
     ...(model.startForm ? { startForm: model.startForm } : {}),
+    starters: model.starters ?? [],
   };
 }

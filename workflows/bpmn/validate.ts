@@ -153,6 +153,12 @@ function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | und
     case 'receiveTask':
       if (node.messageRef && !model.messages[node.messageRef]) report(node.id, 'MISSING_REFERENCE', `the message "${node.messageRef}" is not declared`);
       break;
+    case 'businessRuleTask':
+      if (node.decisionRef && !processKeyPattern.test(node.decisionRef)) report(node.id, 'INVALID_ATTRIBUTE', `kf:decisionRef "${node.decisionRef}" is not a valid decision key`);
+      if (node.resultVariable && !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(node.resultVariable)) {
+        report(node.id, 'INVALID_ATTRIBUTE', `kf:resultVariable "${node.resultVariable}" must be a variable name (dotted paths allowed)`);
+      }
+      break;
     case 'callActivity':
       if (node.calledElement && !processKeyPattern.test(node.calledElement)) report(node.id, 'INVALID_ATTRIBUTE', `kf:calledElement "${node.calledElement}" is not a valid process key`);
       break;

@@ -7,6 +7,7 @@ import { deployBillingProcesses } from '../../../activities/billing/processes';
 import { simulatorUrl } from '../../../activities/external';
 import { loginAs, type Session, type TestStaff } from '../../support/auth';
 import { completeOpenTask, eventually } from '../../support/billing';
+import { simControlHeaders } from '../../support/external';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
 import { cyclePlan, dropUsageFiles, seedCycleOperator, type CycleOperator } from './operator-fixture';
@@ -35,7 +36,7 @@ describe('the billing API', () => {
     // The simulator's feed is shared with other test files: this one starts reading after its end.
     const marker = await fetch(`${simulatorUrl(stack.config)}/sim/usage`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...simControlHeaders(), 'content-type': 'application/json' },
       body: JSON.stringify({ records: [{ recordId: `marker-${Date.now()}`, source: 'test', serviceNumber: 'none', usageType: 'sms', startedAt: '2025-01-01T00:00:00Z' }] }),
     });
     const { lastCursor } = (await marker.json()) as { lastCursor: string };
@@ -110,6 +111,8 @@ describe('the billing API', () => {
     expect(detail.body).toMatchObject({ billNo: 'BL-2025-00000002', status: 'sent', totalMinor: 19_637, outstandingMinor: 19_637 });
     expect(detail.body.lines.map((line: { key: string; amountMinor: number }) => [line.key, line.amountMinor])).toContainEqual(['tax', 1_112]);
 
+    const printed = await fetch(`${stack.api.url}/api/billing/bills/${second.id}/print`, { headers: clerk.headers });
+    expect(printed.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
     const page = await call(clerk, 'GET', `/api/billing/bills/${second.id}/print`);
     expect(page.status).toBe(200);
     expect(page.body).toContain('Bill BL-2025-00000002');
@@ -118,6 +121,16 @@ describe('the billing API', () => {
     // another city's clerk sees none of these Shenzhen bills
     expect((await call(cityClerk, 'GET', `/api/billing/bills/${second.id}`)).status).toBe(404);
     expect((await call(cityClerk, 'GET', `/api/billing/runs/${runId}/bills`)).body.items).toEqual([]);
+    // the run's totals are operator-wide: not a city clerk's to read
+    expect((await call(cityClerk, 'GET', `/api/billing/runs/${runId}`)).status).toBe(403);
+    expect((await call(cityClerk, 'GET', '/api/billing/runs')).status).toBe(403);
+  });
+
+  it('lets only province-level clerks change prices, as for bill runs and rerates', async () => {
+    const tariff = { name: 'city try', validFrom: '2030-01-01T00:00:00+08:00', monthlyFeeMinor: 1 };
+    const refused = await call(cityClerk, 'POST', '/api/products/MOBILE/tariffs', tariff);
+
+    expect(refused).toMatchObject({ status: 403, body: { error: { details: { reason: 'OPERATOR_SCOPE' } } } });
   });
 
   it('records a payment once, refuses a reused reference, and settles the bill', async () => {
@@ -130,6 +143,10 @@ describe('the billing API', () => {
     expect((await call(clerk, 'POST', '/api/billing/payments', { ...payment, paymentRef: 'X-2', currency: 'USD' })).status).toBe(422);
     expect((await call(clerk, 'POST', '/api/billing/payments', { ...payment, billNo: 'BL-2025-00000099' })).status).toBe(404);
     expect((await call(cityClerk, 'POST', '/api/billing/payments', { ...payment, paymentRef: 'X-3' })).status).toBe(404);
+    // more than is owed, up to 2^53 − 1: refused, the balance never goes negative
+    const huge = await call(clerk, 'POST', '/api/billing/payments', { ...payment, paymentRef: 'X-4', amountMinor: Number.MAX_SAFE_INTEGER });
+    expect(huge).toMatchObject({ status: 422, body: { error: { details: { reason: 'OVERPAYMENT' } } } });
+    expect((await call(clerk, 'POST', '/api/billing/payments', { ...payment, paymentRef: 'X-5', amountMinor: 3_104 })).status).toBe(422);
     const rest = await call(clerk, 'POST', '/api/billing/payments', { ...payment, paymentRef: 'CMB-20250425-007', amountMinor: 3_103 });
     expect(rest.body.bill).toMatchObject({ status: 'settled', outstandingMinor: 0 });
   });

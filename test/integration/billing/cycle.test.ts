@@ -12,6 +12,7 @@ import { createProvisioningClient } from '../../../activities/external/provision
 import { endpointFor, simulatorUrl } from '../../../activities/external';
 import { messageSignalName, moveTokenUpdateName, processInstanceId, stateQueryName, type ProcessInstanceState } from '../../../workflows/contracts';
 import { completeOpenTask, eventually, startBillingCycle } from '../../support/billing';
+import { simControlHeaders } from '../../support/external';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
 import { billsOf, dropUsageFiles, expectedBills, seedCycleOperator, type CycleOperator } from './operator-fixture';
@@ -38,7 +39,7 @@ describe('the monthly billing cycle', () => {
     operator = await seedCycleOperator(database.pool);
     await dropUsageFiles(inbox, operator);
     // The simulator's feed is shared by every test file: read only what this file puts in.
-    const pushed = await fetch(`${simulatorUrl(stack.config)}/sim/usage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ records: operator.feedRecords }) });
+    const pushed = await fetch(`${simulatorUrl(stack.config)}/sim/usage`, { method: 'POST', headers: { ...simControlHeaders(), 'content-type': 'application/json' }, body: JSON.stringify({ records: operator.feedRecords }) });
     const { firstCursor } = (await pushed.json()) as { firstCursor: string };
     await database.pool.query(sql.type(z.object({}))`INSERT INTO usage_feed_cursors (feed, cursor) VALUES ('usage', ${String(Number(firstCursor) - 1)})`);
     await deployBillingProcesses(database.pool, 'test');

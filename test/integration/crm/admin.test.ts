@@ -24,12 +24,13 @@ describe('catalogue, org tree and staff administration', () => {
 
   let requestNo = 0;
   const call = async (session: Session, method: string, path: string, body?: unknown) => {
-    const requestId = `admin-test-${++requestNo}`;
     const response = await fetch(`${api.url}${path}`, {
       method,
-      headers: { ...session.headers, 'x-request-id': requestId },
+      headers: { ...session.headers, 'x-request-id': `admin-test-${++requestNo}` },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    // Audit rows carry the API's own request id, not the caller's.
+    const requestId = response.headers.get('x-request-id')!;
     const text = await response.text();
     return { status: response.status, body: text ? (JSON.parse(text) as any) : null, requestId };
   };
@@ -144,7 +145,8 @@ describe('catalogue, org tree and staff administration', () => {
 
     it('lifts a lock-out on request', async () => {
       const member = await createTestStaff(database.pool, { roles: ['ops'], orgUnitId: testOrg.province });
-      await database.pool.query(sql.type(z.object({}))`UPDATE staff SET locked_until = now() + interval '1 hour' WHERE id = ${member.id}`);
+      await database.pool.query(sql.type(z.object({}))`
+        INSERT INTO login_throttle (key, failures, locked_until) VALUES (${`user:${member.username}`}, 99, now() + interval '1 hour')`);
       await expect(login(api.url, member.username)).rejects.toThrow(/429/);
 
       expect((await call(admin, 'PATCH', `/api/staff/${member.id}`, { version: 1, unlock: true })).status).toBe(200);

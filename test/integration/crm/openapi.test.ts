@@ -21,7 +21,10 @@ function mountedRoutes(app: Express): MountedRoute[] {
   const walk = (stack: any[], prefix: string) => {
     for (const layer of stack) {
       if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) routes.push({ method, path: `${prefix}${layer.route.path}` });
+        // One route may be mounted on several paths; a RegExp path is the web app's pages and
+        // assets (api/web-app.ts), which are not API routes and not in the document.
+        const paths = (Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path]).filter((path: unknown) => typeof path === 'string');
+        for (const method of Object.keys(layer.route.methods)) for (const path of paths) routes.push({ method, path: `${prefix}${path}` });
       } else if (Array.isArray(layer.handle?.stack)) {
         const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
         walk(layer.handle.stack, `${prefix}${mount}`);

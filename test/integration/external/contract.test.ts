@@ -21,6 +21,7 @@ import { createNotifyClient } from '../../../activities/external/notify';
 import { createProvisioningClient } from '../../../activities/external/provisioning';
 import { usagePage } from '../../../activities/external/wire';
 import { loadConfig } from '../../../runtime/config';
+import { simControlHeaders } from '../../support/external';
 import { bpmnErrorType } from '../../../workflows/contracts';
 import { externalErrorTypes, type ExternalSystem } from '../../../workflows/external';
 import { simControl } from '../../support/external';
@@ -259,7 +260,7 @@ describe('contract: usage feed', () => {
     if (againstSimulator) {
       await fetch(`${simBase}/sim/usage/generate`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...simControlHeaders(), 'content-type': 'application/json' },
         body: JSON.stringify({ serviceNumber: '8613800138000', count: 25, from: '2025-01-01T00:00:00+08:00', to: '2025-02-01T00:00:00+08:00' }),
       });
     }

@@ -21,8 +21,8 @@ describe('the chain API → Temporal → worker → activity → PostgreSQL', ()
     await database?.drop();
   });
 
-  it('reports both services up with their versions on /health', async () => {
-    const response = await fetch(`${stack.api.url}/health`);
+  it('reports both services up with their versions on /health to a session', async () => {
+    const response = await fetch(`${stack.api.url}/health`, { headers: session.headers });
     const body = (await response.json()) as any;
 
     expect(response.status).toBe(200);
@@ -44,17 +44,17 @@ describe('the chain API → Temporal → worker → activity → PostgreSQL', ()
 
     // then the API answered with what the activity stored
     expect(response.status).toBe(200);
-    expect(body).toMatchObject({ workflowId: 'echo:chain-test-1', message: '业务受理 → 开通' });
+    expect(body).toMatchObject({ workflowId: `echo:${response.headers.get('x-request-id')}`, message: '业务受理 → 开通' });
 
     // and the row is really there, written by the worker
     const row = await database.pool.one(
-      sql.type(z.object({ message: z.string(), written_at: z.string() }))`SELECT message, written_at FROM echo_messages WHERE workflow_id = 'echo:chain-test-1'`,
+      sql.type(z.object({ message: z.string(), written_at: z.string() }))`SELECT message, written_at FROM echo_messages WHERE workflow_id = ${body.workflowId}`,
     );
     expect(row.message).toBe('业务受理 → 开通');
     expect(row.written_at).toBe(body.writtenAt);
 
     // and Temporal recorded a completed workflow
-    const description = await stack.api.temporal.workflow.getHandle('echo:chain-test-1').describe();
+    const description = await stack.api.temporal.workflow.getHandle(body.workflowId).describe();
     expect(description.status.name).toBe('COMPLETED');
   });
 

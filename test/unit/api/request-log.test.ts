@@ -46,19 +46,29 @@ describe('request logging', () => {
 
   const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-  it('keeps a sane request id from the caller, echoes it, and logs the completed request with it', async () => {
+  it('gives every request an id of its own, keeps a sane caller id beside it, and logs the completed request with both', async () => {
     const response = await fetch(`${url}/echo?page=2`, { headers: { 'x-request-id': 'partner-7f3a:42' } });
     await settled();
 
-    expect(response.headers.get('x-request-id')).toBe('partner-7f3a:42');
-    expect(await response.json()).toEqual({ id: 'partner-7f3a:42' });
-    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'partner-7f3a:42', method: 'GET', url: '/echo?page=2', statusCode: 200, msg: 'request completed' })]);
+    const id = response.headers.get('x-request-id')!;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('x-client-request-id')).toBe('partner-7f3a:42');
+    expect(await response.json()).toEqual({ id });
+    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: id, clientRequestId: 'partner-7f3a:42', method: 'GET', url: '/echo?page=2', statusCode: 200, msg: 'request completed' })]);
   });
 
-  it('replaces a request id that is not sane with a new one', async () => {
+  it('writes tokens in query strings to the log redacted', async () => {
+    await fetch(`${url}/echo?pageToken=c2VjcmV0&token=abc&page=2&cursor=9`);
+    await settled();
+
+    expect(lines).toEqual([expect.objectContaining({ url: '/echo?pageToken=[redacted]&token=[redacted]&page=2&cursor=[redacted]' })]);
+  });
+
+  it('ignores a caller id that is not sane', async () => {
     for (const given of ['', 'x'.repeat(101), 'a b', 'id;drop', '../../etc']) {
       const response = await fetch(`${url}/echo`, { headers: { 'x-request-id': given } });
       expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get('x-client-request-id')).toBeNull();
     }
   });
 
@@ -68,10 +78,11 @@ describe('request logging', () => {
     await settled();
 
     expect(lines).toEqual([
-      expect.objectContaining({ level: 40, reqId: 'w-1', msg: 'something to look at' }),
-      expect.objectContaining({ level: 30, reqId: 'w-1', statusCode: 202 }),
-      expect.objectContaining({ level: 50, reqId: 'f-1', statusCode: 503 }),
+      expect.objectContaining({ level: 40, msg: 'something to look at' }),
+      expect.objectContaining({ level: 30, clientRequestId: 'w-1', statusCode: 202 }),
+      expect.objectContaining({ level: 50, clientRequestId: 'f-1', statusCode: 503 }),
     ]);
+    expect(lines[0]!.reqId).toBe(lines[1]!.reqId);
   });
 
   it('does not log health checks, nor completions when info is off', async () => {
@@ -81,6 +92,6 @@ describe('request logging', () => {
     await fetch(`${url}/warns`, { headers: { 'x-request-id': 'w-2' } });
     await settled();
 
-    expect(lines).toEqual([expect.objectContaining({ level: 40, reqId: 'w-2', msg: 'something to look at' })]);
+    expect(lines).toEqual([expect.objectContaining({ level: 40, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/), msg: 'something to look at' })]);
   });
 });

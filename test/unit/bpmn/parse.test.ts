@@ -151,9 +151,31 @@ describe('validating a model reports every problem at once, by element id', () =
     const { problems } = await parse('unsupported-elements.bpmn');
 
     expect(codesById(problems)).toEqual(
-      ['complex UNSUPPORTED_ELEMENT', 'booking UNSUPPORTED_ELEMENT', 'rules UNSUPPORTED_ELEMENT', 'send UNSUPPORTED_ELEMENT', 'wait-condition UNSUPPORTED_ELEMENT'].sort(),
+      // Business rule and send tasks are supported now; these name no decision, result variable or kf:type.
+      ['complex UNSUPPORTED_ELEMENT', 'booking UNSUPPORTED_ELEMENT', 'rules MISSING_ATTRIBUTE', 'rules MISSING_ATTRIBUTE', 'send MISSING_ATTRIBUTE', 'wait-condition UNSUPPORTED_ELEMENT'].sort(),
     );
     expect(problems.find((problem) => problem.elementId === 'complex')!.message).toMatch(/complex gateways are not supported.*supported: .*exclusive, parallel/);
+  });
+
+  it('reads a business rule task: the decision, its version (a number or latest) and the result variable', async () => {
+    const { model, problems } = await parseBpmn(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:kf="http://keyflow.dev/schema/bpmn/kf" id="d" targetNamespace="t">
+  <bpmn:process id="rules-example" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="pinned" />
+    <bpmn:businessRuleTask id="pinned" kf:decisionRef="complaint-sla" kf:decisionVersion="2" kf:resultVariable="sla.hours" />
+    <bpmn:sequenceFlow id="f2" sourceRef="pinned" targetRef="latest" />
+    <bpmn:businessRuleTask id="latest" kf:decisionRef="complaint-routing" kf:decisionVersion="latest" kf:resultVariable="department" />
+    <bpmn:sequenceFlow id="f3" sourceRef="latest" targetRef="bad" />
+    <bpmn:businessRuleTask id="bad" kf:decisionRef="complaint-routing" kf:decisionVersion="newest" kf:resultVariable="x" />
+    <bpmn:sequenceFlow id="f4" sourceRef="bad" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`);
+
+    expect(model!.nodes.pinned).toMatchObject({ type: 'businessRuleTask', decisionRef: 'complaint-sla', decisionVersion: 2, resultVariable: 'sla.hours' });
+    expect(model!.nodes.latest).toMatchObject({ decisionVersion: 'latest' });
+    expect(codesById(problems)).toEqual(['bad INVALID_ATTRIBUTE']);
   });
 
   it('refuses a kf:type the worker does not run, a missing kf:type and malformed retries and timeouts', async () => {
@@ -223,10 +245,43 @@ describe('validating a model reports every problem at once, by element id', () =
     expect(codesById(problems)).toEqual(expect.arrayContaining(['floating BOUNDARY_NOT_ATTACHED', 'on-gateway BOUNDARY_NOT_ATTACHED']));
   });
 
-  it('takes one process per deployment', async () => {
-    const { problems } = await parse('two-processes.bpmn');
+  it('reads each executable pool of a collaboration as its own process, and says which pools it leaves out', async () => {
+    const both = await parse('two-processes.bpmn');
+    expect(both.problems).toEqual([]);
+    expect(both.models!.map((model) => model.key)).toEqual(['first', 'second']);
+    expect(both.model!.key).toBe('first');
 
-    expect(codesById(problems)).toEqual(['second MULTIPLE_PROCESSES']);
+    const xml = fixture('two-processes.bpmn');
+    const oneExecutable = await parseBpmn(xml.replace('<bpmn:process id="second" isExecutable="true">', '<bpmn:process id="second" name="Customer" isExecutable="false">'));
+    expect(oneExecutable.models!.map((model) => model.key)).toEqual(['first']);
+    expect(oneExecutable.skipped).toEqual([{ processId: 'second', name: 'Customer', reason: expect.stringContaining('not marked executable') }]);
+
+    const none = await parseBpmn(xml.replace(/isExecutable="true"/g, 'isExecutable="false"'));
+    expect(none.model).toBeUndefined();
+    expect(codesById(none.problems)).toEqual(['definitions NO_EXECUTABLE_PROCESS']);
+  });
+
+  it('joins a link throw to the catch of the same name in its scope, and names a link that goes nowhere or is caught twice', async () => {
+    const links = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:kf="http://keyflow.dev/schema/bpmn/kf" id="d" targetNamespace="t">
+  <bpmn:process id="links" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="to-billing" />
+    <bpmn:intermediateThrowEvent id="to-billing"><bpmn:linkEventDefinition id="l1" name="billing" /></bpmn:intermediateThrowEvent>
+    ${body}
+    <bpmn:sequenceFlow id="f2" sourceRef="from-billing" targetRef="end" /><bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`;
+    const joined = await parseBpmn(links('<bpmn:intermediateCatchEvent id="from-billing"><bpmn:linkEventDefinition id="l2" name="billing" /></bpmn:intermediateCatchEvent>'));
+    expect(joined.problems).toEqual([]);
+    expect(joined.model!.nodes['to-billing']).toMatchObject({ type: 'intermediateThrowEvent', event: { kind: 'none' }, outgoing: ['to-billing~link~from-billing'] });
+    expect(joined.model!.flows['to-billing~link~from-billing']).toEqual({ id: 'to-billing~link~from-billing', sourceId: 'to-billing', targetId: 'from-billing' });
+
+    const nowhere = await parseBpmn(links('<bpmn:intermediateCatchEvent id="from-billing"><bpmn:linkEventDefinition id="l2" name="invoicing" /></bpmn:intermediateCatchEvent>'));
+    expect(codesById(nowhere.problems)).toContain('to-billing MISSING_REFERENCE');
+    const twice = await parseBpmn(
+      links('<bpmn:intermediateCatchEvent id="from-billing"><bpmn:linkEventDefinition id="l2" name="billing" /></bpmn:intermediateCatchEvent><bpmn:intermediateCatchEvent id="again"><bpmn:linkEventDefinition id="l3" name="billing" /></bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f3" sourceRef="again" targetRef="end" />'),
+    );
+    expect(codesById(twice.problems)).toContain('to-billing INVALID_ATTRIBUTE');
   });
 
   it('refuses a document without a process', async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, configSchema, loadConfig, projectRoot } from '../../../runtime/config';
+import { temporalSettings } from '../../../runtime/services';
 
 describe('configuration', () => {
   it('fills every default from an empty environment', () => {
@@ -8,6 +9,11 @@ describe('configuration', () => {
     expect(config.KEYFLOW_API_PORT).toBe(3000);
     expect(config.TEMPORAL_NAMESPACE).toBe('keyflow');
     expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it("keeps the Temporal dev server's web UI off unless KEYFLOW_TEMPORAL_UI=true (it has no login and can terminate instances)", () => {
+    expect(temporalSettings(loadConfig({})).headless).toBe(true);
+    expect(temporalSettings(loadConfig({ KEYFLOW_TEMPORAL_UI: 'true' })).headless).toBe(false);
   });
 
   it.each([

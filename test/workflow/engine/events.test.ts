@@ -1,3 +1,4 @@
+import { parseBpmn } from '../../../workflows/bpmn';
 import { completeTaskUpdateName, messageSignalName } from '../../../workflows/contracts';
 import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
 
@@ -289,5 +290,29 @@ describe('bpmnProcess: messages and timers', () => {
       ]);
       await engine.record('signal-boundary-event-subprocess', handle);
     });
+  });
+  it('follows a link from its throw to the catch of the same name, as drawn across a large diagram', async () => {
+    const { model, problems } = await parseBpmn(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:kf="http://keyflow.dev/schema/bpmn/kf" id="d" targetNamespace="http://keyflow.dev/test">
+  <bpmn:process id="linked" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+    <bpmn:exclusiveGateway id="check" default="small" />
+    <bpmn:sequenceFlow id="big" sourceRef="check" targetRef="to-approval"><bpmn:conditionExpression>=amount &gt; 100</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="small" sourceRef="check" targetRef="end" />
+    <bpmn:intermediateThrowEvent id="to-approval" name="to approval"><bpmn:linkEventDefinition id="l1" name="approval" /></bpmn:intermediateThrowEvent>
+    <bpmn:intermediateCatchEvent id="from-approval" name="approval"><bpmn:linkEventDefinition id="l2" name="approval" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="from-approval" targetRef="approved" />
+    <bpmn:scriptTask id="approved"><bpmn:extensionElements><kf:assignment source="=true" target="approvalNeeded" /></bpmn:extensionElements></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="approved" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`);
+    expect(problems).toEqual([]);
+
+    const { handle, result } = await engine.run({ ...model!, version: 1 }, { amount: 500 }, { businessKey: 'L-1' });
+
+    expect(result.variables).toMatchObject({ amount: 500, approvalNeeded: true });
+    expect(path_(await engine.state(handle))).toEqual(['start', 'check', 'to-approval', 'from-approval', 'approved', 'end']);
+    await engine.record('link-event', handle);
   });
 });

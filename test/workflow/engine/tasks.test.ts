@@ -1,4 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { parseBpmn } from '../../../workflows/bpmn';
 import { completeTaskUpdateName, type CompleteTaskInput, type ServiceTaskRequest } from '../../../workflows/contracts';
 import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
 
@@ -12,6 +13,10 @@ describe('bpmnProcess: tasks', () => {
       async 'test.quote'(request: ServiceTaskRequest) {
         requests.push(request);
         return { price: (request.input.quantity as number) * 250, currency: 'CNY' };
+      },
+      async 'test.sms'(request: ServiceTaskRequest) {
+        requests.push(request);
+        return { messageId: `SMS-${request.context.businessKey}` };
       },
     });
   });
@@ -42,6 +47,32 @@ describe('bpmnProcess: tasks', () => {
     expect(result.variables).toEqual({ order: { lines: 4, total: 1000 } });
     expect(path_(await engine.state(handle))).toEqual(['start', 'price', 'end']);
     await engine.record('service-task', handle);
+  });
+
+  it('runs a send task as modelers draw it, through its kf:type activity with the mapped message', async () => {
+    const { model, problems } = await parseBpmn(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:kf="http://keyflow.dev/schema/bpmn/kf" id="d" targetNamespace="http://keyflow.dev/test">
+  <bpmn:process id="notice" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tell" />
+    <bpmn:sendTask id="tell" name="Tell the customer" kf:type="test.sms" kf:retries="2">
+      <bpmn:extensionElements><kf:input source="=mobile" target="to" /><kf:input source="=&quot;Your line is ready&quot;" target="text" /><kf:output source="=messageId" target="smsId" /></bpmn:extensionElements>
+    </bpmn:sendTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="tell" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`);
+    expect(problems).toEqual([]);
+
+    // when
+    const { handle, result } = await engine.run({ ...model!, version: 1 }, { mobile: '13800000000' }, { businessKey: 'N-1' });
+
+    // then the activity got the message, and its answer came back through the output mapping
+    const request = requests.find((candidate) => candidate.context.businessKey === 'N-1')!;
+    expect(request.input).toEqual({ to: '13800000000', text: 'Your line is ready' });
+    expect(result.variables).toEqual({ mobile: '13800000000', smsId: 'SMS-N-1' });
+    expect(path_(await engine.state(handle))).toEqual(['start', 'tell', 'end']);
+    await engine.record('send-task', handle);
   });
 
   it('runs script task assignments in order, each seeing the ones before', async () => {
