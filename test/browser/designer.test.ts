@@ -111,11 +111,13 @@ describe('the designer, as a process designer uses it', () => {
     // when
     await page.locator('[data-group-id="group-kf-timer"] .bio-properties-panel-group-header').click();
     await page.getByLabel('Value', { exact: true }).fill('PT4H');
+    // The panel commits typed text after a debounce and then renders again: let that land before the
+    // next click, or the re-render can swallow the checkbox's change (seen on a loaded machine).
+    await expectVisible(page.locator('[data-group-id="group-kf-timer"]').getByText('after 4 hours'));
     await page.locator('[data-group-id="group-kf-boundary"] .bio-properties-panel-group-header').click();
     await page.getByLabel('Interrupts the activity').uncheck();
 
     // then
-    await expectVisible(page.locator('[data-group-id="group-kf-timer"]').getByText('after 4 hours'));
     const boundary = await modeler<Record<string, unknown>>(`const bo = m.get('elementRegistry').get('${boundaryId}').businessObject; return { cancelActivity: bo.cancelActivity, duration: bo.eventDefinitions[0].timeDuration.body, attachedTo: bo.attachedToRef.id };`);
     expect(boundary).toEqual({ cancelActivity: false, duration: 'PT4H', attachedTo: reviewTaskId });
     await expectAccessible();
