@@ -3,8 +3,10 @@ import type { ActivityDependencies } from './context';
 import { createEchoActivities } from './echo';
 import { createEngineActivities } from './engine';
 import { createExternalActivities } from './external';
+import { createMessageActivities } from './messages';
 import { createOpsActivities } from './ops';
 import { createOrderActivities } from './orders';
+import { createSignalActivities } from './signals';
 import { createTicketActivities } from './tickets';
 
 export type { ActivityDependencies } from './context';
@@ -14,11 +16,13 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEchoActivities(deps),
     ...createEngineActivities(deps),
+    ...createMessageActivities(deps),
     ...createExternalActivities(deps),
     ...createOpsActivities(deps),
     ...createBillingActivities(deps),
     ...createTicketActivities(deps),
     ...createOrderActivities(deps),
+    ...createSignalActivities(),
   };
 }
 

@@ -29,6 +29,7 @@ import { createTaskRoutes } from './routes/tasks';
 import { createBillingRoutes } from './routes/billing';
 import { createTroubleTicketRoutes } from './routes/trouble-tickets';
 import { createProductOrderRoutes } from './routes/product-orders';
+import { createSignalRoutes } from './routes/signals';
 import { createWebAppRouter } from './web-app';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
@@ -93,6 +94,7 @@ export function createApp(deps: ApiDependencies): Express {
     createBillingRoutes(deps),
     createTroubleTicketRoutes(deps),
     createProductOrderRoutes(deps),
+    createSignalRoutes(deps),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', readJsonBody, createEchoRouter(deps));

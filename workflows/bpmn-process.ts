@@ -32,6 +32,11 @@ import {
   idempotencyKey,
   messageSignalName,
   moveTokenUpdateName,
+  type PublishMessageInput,
+  type PublishMessageResult,
+  waitingForMessage,
+  waitingForSearchAttribute,
+  waitingForSignal,
   migrateInstanceUpdateName,
   unmappedNodesRejection,
   processInstanceId,
@@ -92,12 +97,16 @@ const searchAttributeKeys = {
   processVersion: defineSearchAttributeKey('KfProcessVersion', SearchAttributeType.INT),
   incident: defineSearchAttributeKey('KfIncident', SearchAttributeType.BOOL),
   activeNodes: defineSearchAttributeKey('KfActiveNodes', SearchAttributeType.KEYWORD_LIST),
+  waitingFor: defineSearchAttributeKey(waitingForSearchAttribute, SearchAttributeType.KEYWORD_LIST),
 };
 
 const defaultHistoryLimit = 4_000;
 const maxBufferedMessages = 500;
 const maxSeenMessageIds = 2_000;
 const maxCompletedNodes = 1_000;
+/** KfWaitingFor's limits: Temporal caps a keyword at 2 KB and an instance's search attributes at 40 KB. */
+const maxWaitingForEntryLength = 1_000;
+const maxWaitingForEntries = 30;
 /** Decision evaluations kept in the state (and across a continue-as-new): the recent ones explain the route taken. */
 const maxDecisionRecords = 100;
 
@@ -105,6 +114,11 @@ const maxDecisionRecords = 100;
 const engineActivityOptions: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['DefinitionNotFound', 'DecisionNotFound'] },
+};
+/** A message flow's receiver may start waiting a moment after the sender throws: about two minutes of retries, then an incident at the throw. */
+const publishMessageActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
 };
 /** Opening a task is never abandoned half-way: a cancelled open still finishes, so the close that follows finds its row. */
 const openTaskActivityOptions: ActivityOptions = { ...engineActivityOptions, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
@@ -130,7 +144,11 @@ class NoPathError extends Error {
 interface EventData {
   variables?: Variables;
   error?: { errorCode: string; errorMessage: string };
+  escalation?: { escalationCode: string };
 }
+
+/** Takes an escalation thrown inside a sub-process to the sub-process's escalation boundary; undefined when none matches. */
+type EscalationCatcher = (escalationCode: string, data: EventData) => 'interrupting' | 'nonInterrupting' | undefined;
 
 interface Scope {
   id: string;
@@ -157,6 +175,8 @@ interface Scope {
   error?: unknown;
   terminated: boolean;
   settle?: { resolve: () => void; reject: (error: unknown) => void };
+  /** The escalation boundaries of the sub-process whose content runs here. */
+  escalationCatcher?: EscalationCatcher;
 }
 
 interface Token {
@@ -180,6 +200,8 @@ interface Token {
   compensating?: boolean;
   /** Cancelled by an interrupting event sub-process: its ending is expected, whatever it ended with. */
   interrupted?: boolean;
+  /** While the token runs a sub-process with escalation boundaries: the scope it opens hands escalations here. */
+  escalationCatcher?: EscalationCatcher;
 }
 
 interface Execution {
@@ -248,7 +270,9 @@ class Interpreter {
   private readonly activityOptions = new Map<string, ActivityOptions>();
   private readonly indexing: boolean;
   private indexDirty = false;
-  private indexed: { activeNodes: string; incident: boolean; incidentNode: string };
+  private indexed: { activeNodes: string; incident: boolean; incidentNode: string; waitingFor: string };
+  /** Whether this run lists its subscriptions in KfWaitingFor (decided once, by patch, on first need). */
+  private indexesSubscriptions?: boolean;
   private root!: Scope;
 
   constructor(private input: BpmnProcessInput) {
@@ -274,6 +298,7 @@ class Interpreter {
       activeNodes: (current.get(searchAttributeKeys.activeNodes) ?? []).join('\u0000'),
       incident: current.get(searchAttributeKeys.incident) ?? false,
       incidentNode: current.get(searchAttributeKeys.incidentNode) ?? '',
+      waitingFor: (current.get(searchAttributeKeys.waitingFor) ?? []).join('\u0000'),
     };
     this.indexChildren();
   }
@@ -335,15 +360,12 @@ class Interpreter {
     setHandler(messageSignal, (message) => {
       if (!message || typeof message.name !== 'string') return;
       if (message.signal === true) {
+        // A broadcast's retried delivery carries the same id: the instance takes it once.
+        if (typeof message.messageId === 'string' && patched(patches.signalIds) && !this.firstSight(message.messageId)) return;
         this.broadcastSignal(message);
         return;
       }
-      if (typeof message.messageId === 'string') {
-        if (this.seenMessageIdSet.has(message.messageId)) return;
-        this.seenMessageIdSet.add(message.messageId);
-        this.seenMessageIds.push(message.messageId);
-        if (this.seenMessageIds.length > maxSeenMessageIds) this.seenMessageIdSet.delete(this.seenMessageIds.shift()!);
-      }
+      if (typeof message.messageId === 'string' && !this.firstSight(message.messageId)) return;
       const subscription = this.subscriptions.find((candidate) => !candidate.received && !candidate.signal && messageMatches(message, candidate.name, candidate.correlationKey));
       if (subscription) {
         subscription.received = message;
@@ -505,6 +527,15 @@ class Interpreter {
    * A task carried over by continue-as-new whose token has not re-registered it yet: a completion
    * arriving in the new run's first activation is valid (the handler waits for the token).
    */
+  /** Remembers a message or signal id; false when it was seen before (a redelivery). */
+  private firstSight(messageId: string): boolean {
+    if (this.seenMessageIdSet.has(messageId)) return false;
+    this.seenMessageIdSet.add(messageId);
+    this.seenMessageIds.push(messageId);
+    if (this.seenMessageIds.length > maxSeenMessageIds) this.seenMessageIdSet.delete(this.seenMessageIds.shift()!);
+    return true;
+  }
+
   private resumedTaskNode(taskId: string): UserTask | undefined {
     const carried = this.input.resume?.tokens.find((token) => token.kind === 'userTask' && token.task.taskId === taskId);
     const node = carried ? this.model.nodes[carried.nodeId] : undefined;
@@ -569,9 +600,47 @@ class Interpreter {
       }
       if (incident !== this.indexed.incident) updates.push({ key: searchAttributeKeys.incident, value: incident });
       if (incidentNode !== this.indexed.incidentNode) updates.push({ key: searchAttributeKeys.incidentNode, value: incidentNode || null });
+      const waitingFor = this.waitingForEntries();
+      if (waitingFor.join('\u0000') !== this.indexed.waitingFor) {
+        updates.push({ key: searchAttributeKeys.waitingFor, value: waitingFor.length > 0 ? waitingFor : null });
+      }
       if (updates.length === 0) continue;
-      this.indexed = { activeNodes: active.join('\u0000'), incident, incidentNode };
+      this.indexed = { activeNodes: active.join('\u0000'), incident, incidentNode, waitingFor: waitingFor.join('\u0000') };
       upsertSearchAttributes(updates);
+    }
+  }
+
+  /**
+   * The signals and keyed messages this instance waits for, as KfWaitingFor lists them: the
+   * correlation index that `POST /api/signals` and messages by correlation key alone search.
+   * Instances that started before the index (no patch marker) list nothing, as they always did.
+   */
+  private waitingForEntries(): string[] {
+    const entries = new Set<string>();
+    for (const subscription of this.subscriptions) {
+      if (subscription.signal) entries.add(waitingForSignal(subscription.name));
+      else if (subscription.correlationKey !== undefined) entries.add(waitingForMessage(subscription.name, subscription.correlationKey));
+    }
+    if (entries.size === 0) return [];
+    this.indexesSubscriptions ??= patched(patches.subscriptionIndex);
+    if (!this.indexesSubscriptions) return [];
+    // Temporal caps a keyword at 2 KB and an instance's attributes at 40 KB: an entry that would not
+    // fit is left out (that wait is still reached by its instance id or business key).
+    return [...entries].filter((entry) => entry.length <= maxWaitingForEntryLength).sort().slice(0, maxWaitingForEntries);
+  }
+
+  /**
+   * Opens `subscription` for as long as `wait` runs: the message handler matches it, and the
+   * correlation index lists it. The one place a subscription is opened and closed.
+   */
+  private async subscribed<T>(subscription: Subscription, wait: (subscription: Subscription) => Promise<T>): Promise<T> {
+    this.subscriptions.push(subscription);
+    this.markIndex();
+    try {
+      return await wait(subscription);
+    } finally {
+      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+      this.markIndex();
     }
   }
 
@@ -924,30 +993,51 @@ class Interpreter {
   private async nextMessage(name: string, correlationKey: string | undefined): Promise<EventData> {
     const early = this.takeBuffered(name, correlationKey);
     if (early) return early;
-    const subscription: Subscription = { name, correlationKey };
-    this.subscriptions.push(subscription);
-    try {
+    return this.subscribed({ name, correlationKey }, async (subscription) => {
       await condition(() => subscription.received !== undefined);
       return { variables: subscription.received!.variables };
-    } finally {
-      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
-    }
+    });
   }
 
   /** Hands every signal of this name to `take`, in order, until it returns false. */
   private async takeSignals(name: string, take: (data: EventData) => boolean): Promise<void> {
-    const subscription: Subscription = { name, signal: true, queue: [] };
-    this.subscriptions.push(subscription);
-    try {
+    await this.subscribed({ name, signal: true, queue: [] }, async (subscription) => {
       for (;;) {
         await condition(() => subscription.queue!.length > 0);
         while (subscription.queue!.length > 0) {
           if (!take({ variables: subscription.queue!.shift()!.variables })) return;
         }
       }
-    } finally {
-      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
+    });
+  }
+
+  /**
+   * Hands an escalation to the nearest catcher, searched outwards from the thrower's scope: the
+   * scope's escalation event sub-processes, then the escalation boundaries of the sub-process that
+   * opened it, and so on up to the process. Nothing catching it is no fault (BPMN, Camunda 8): the
+   * thrower goes on. An interrupting catcher ends the thrower with the rest of its scope.
+   */
+  private escalate(from: Scope, escalationCode: string, data: EventData): 'interrupting' | 'nonInterrupting' | undefined {
+    for (let scope: Scope | undefined = from; scope; scope = scope.parent) {
+      if (!scope.interrupted) {
+        const eventSubprocess = this.matchEscalationEventSubprocess(scope.containerId, escalationCode);
+        if (eventSubprocess) {
+          const interrupting = this.eventSubprocessStart(eventSubprocess)?.isInterrupting !== false;
+          this.triggerEventSubprocess(scope, eventSubprocess, interrupting, data);
+          return interrupting ? 'interrupting' : 'nonInterrupting';
+        }
+      }
+      const caught = scope.escalationCatcher?.(escalationCode, data);
+      if (caught) return caught;
     }
+    return undefined;
+  }
+
+  /** The escalation event sub-process of a scope that catches this code: one for the code first, else a catch-all. */
+  private matchEscalationEventSubprocess(containerId: string | undefined, escalationCode: string): SubProcess | undefined {
+    const catching = this.eventSubprocesses(containerId).filter((eventSubprocess) => this.eventSubprocessStart(eventSubprocess)?.event.kind === 'escalation');
+    const codeOf = (eventSubprocess: SubProcess) => (this.eventSubprocessStart(eventSubprocess)!.event as { escalationCode?: string }).escalationCode;
+    return catching.find((eventSubprocess) => codeOf(eventSubprocess) === escalationCode) ?? catching.find((eventSubprocess) => codeOf(eventSubprocess) === undefined);
   }
 
   private triggerEventSubprocess(scope: Scope, eventSubprocess: SubProcess, interrupting: boolean, data: EventData): void {
@@ -993,8 +1083,8 @@ class Interpreter {
         await this.throwEvent(token, node.event);
         return [];
       case 'intermediateThrowEvent':
-        await this.throwEvent(token, node.event);
-        return node.outgoing;
+        // false: an interrupting catch of what it threw ends the thrower with the rest of its scope.
+        return (await this.throwEvent(token, node.event)) ? node.outgoing : null;
       case 'intermediateCatchEvent': {
         const data = token.fired ?? (await this.waitForEvent(token, node, node.event, token.scope.locals));
         token.fired = undefined;
@@ -1019,12 +1109,13 @@ class Interpreter {
     }
   }
 
-  private async throwEvent(token: Token, event: EventDefinition): Promise<void> {
+  /** Throws the event; false when the token goes no further (an interrupting escalation catch). */
+  private async throwEvent(token: Token, event: EventDefinition): Promise<boolean> {
     switch (event.kind) {
       case 'terminate':
         token.scope.terminated = true;
         token.scope.cancellation.cancel();
-        return;
+        return true;
       case 'error': {
         const definition = event.errorRef ? this.model.errors[event.errorRef] : undefined;
         const code = definition?.errorCode ?? event.errorRef ?? 'error';
@@ -1032,17 +1123,27 @@ class Interpreter {
       }
       case 'compensation':
         await this.compensate(event.activityRef);
-        return;
+        return true;
+      case 'escalation': {
+        // Deploy refused escalations before they worked: only an instance migrated onto such a version meets one on old code.
+        if (event.escalationCode === undefined || !patched(patches.escalationEvents)) return true;
+        const inputs = this.model.nodes[token.nodeId]?.inputs;
+        const variables = inputs?.length ? applyMappings(inputs, this.context(token.scope.locals)) : {};
+        return this.escalate(token.scope, event.escalationCode, { variables, escalation: { escalationCode: event.escalationCode } }) !== 'interrupting';
+      }
       case 'signal':
         // Reaches this instance's own catchers; instances that started before signals worked threw nothing.
         if (this.subscriptions.some((subscription) => subscription.signal && subscription.name === event.signalRef) && patched(patches.signalEvents)) {
           const inputs = this.model.nodes[token.nodeId]?.inputs;
           this.broadcastSignal({ name: event.signalRef, signal: true, variables: inputs?.length ? applyMappings(inputs, this.context(token.scope.locals)) : {} });
         }
-        return;
+        return true;
+      case 'message':
+        await this.publishMessage(token, event);
+        return true;
       default:
-        // none and message throws have no behaviour of their own here.
-        return;
+        // A none throw has no behaviour of its own.
+        return true;
     }
   }
 
@@ -1173,31 +1274,46 @@ class Interpreter {
     }
     const early = this.takeBuffered(name, correlationKey);
     if (early) return early;
-    const subscription: Subscription = { name, correlationKey };
-    this.subscriptions.push(subscription);
-    try {
+    return this.subscribed({ name, correlationKey }, async (subscription) => {
       await this.waiting(token, { kind: 'message', nodeId, since: token.since, viaFlow: token.viaFlow, name, correlationKey }, () =>
         condition(() => subscription.received !== undefined),
       );
       return { variables: subscription.received!.variables };
-    } finally {
-      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
-    }
+    });
   }
 
   /** Waits for a BPMN signal: only one sent while it waits counts (signals are never buffered). */
   private async receiveSignal(token: Token, nodeId: string, name: string): Promise<EventData> {
     if (token.resume?.kind === 'message' && token.resume.signal) token.resume = undefined;
-    const subscription: Subscription = { name, signal: true };
-    this.subscriptions.push(subscription);
-    try {
+    return this.subscribed({ name, signal: true }, async (subscription) => {
       await this.waiting(token, { kind: 'message', nodeId, since: token.since, viaFlow: token.viaFlow, name, signal: true }, () =>
         condition(() => subscription.received !== undefined),
       );
       return { variables: subscription.received!.variables };
-    } finally {
-      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
-    }
+    });
+  }
+
+  /**
+   * A message throw drawn with message flows to other pools publishes its message to the processes
+   * they reach (`engine.publishMessage`), with its correlation key and its inputs (all variables
+   * when it maps none). One without message flows has no behaviour of its own, as before.
+   */
+  private async publishMessage(token: Token, event: Extract<EventDefinition, { kind: 'message' }>): Promise<void> {
+    const node = this.model.nodes[token.nodeId];
+    const targets = node && (node.type === 'intermediateThrowEvent' || node.type === 'endEvent') ? (node.messageTargets ?? []) : [];
+    if (targets.length === 0 || !patched(patches.messageFlows)) return;
+    const context = this.context(token.scope.locals);
+    const input: PublishMessageInput = {
+      name: this.model.messages[event.messageRef]?.name ?? event.messageRef,
+      ...(event.correlationKey !== undefined ? { correlationKey: correlationString(evaluateValue(event.correlationKey, context)) } : {}),
+      messageId: idempotencyKey(this.workflowId, token.nodeId, String(this.nextExecution(token.nodeId))),
+      variables: node!.inputs?.length ? applyMappings(node!.inputs, context) : { ...context },
+      targets,
+      sentBy: `process:${this.workflowId}`,
+      ...(this.input.orgUnitId ? { orgUnitId: this.input.orgUnitId } : {}),
+      ...(this.input.customerId ? { customerId: this.input.customerId } : {}),
+    };
+    await scheduleActivity<PublishMessageResult>(engineActivityNames.publishMessage, [input], publishMessageActivityOptions);
   }
 
   /** A signal reaches every subscription waiting for its name at this moment. */
@@ -1224,7 +1340,7 @@ class Interpreter {
   }
 
   private applyEventOutputs(node: FlowNode, data: EventData, locals: Variables | undefined): void {
-    const variables = { ...(data.variables ?? {}), ...(data.error ?? {}) };
+    const variables = { ...(data.variables ?? {}), ...(data.error ?? {}), ...(data.escalation ?? {}) };
     if (node.outputs && node.outputs.length > 0) {
       this.writeMapped(node.outputs, { ...this.context(locals), ...variables }, locals);
     } else if (data.variables) {
@@ -1260,8 +1376,27 @@ class Interpreter {
           if (!isCancellation(error)) log.warn('boundary event failed', { nodeId: boundary.id, error: String(error) });
         });
     }
+    const escalationBoundaries = boundaries.filter((boundary) => boundary.event.kind === 'escalation');
+    if (escalationBoundaries.length > 0) {
+      token.escalationCatcher = (escalationCode, data) => {
+        const codeOf = (boundary: BoundaryEvent) => (boundary.event as { escalationCode?: string }).escalationCode;
+        const boundary = escalationBoundaries.find((candidate) => codeOf(candidate) === escalationCode) ?? escalationBoundaries.find((candidate) => codeOf(candidate) === undefined);
+        if (!boundary) return undefined;
+        if (!boundary.cancelActivity) {
+          this.spawnToken(token.scope, boundary.id, undefined, { fired: data });
+          return 'nonInterrupting';
+        }
+        if (!interruptedBy) {
+          interruptedBy = { boundary, data };
+          body.cancel();
+        }
+        return 'interrupting';
+      };
+    }
     try {
       await body.run(run);
+      // An interrupting escalation whose thrower was the scope's last token can finish it before the cancel lands.
+      if (interruptedBy?.boundary.event.kind === 'escalation') return { jump: interruptedBy.boundary.id, fired: interruptedBy.data };
       this.rememberCompensation(node, locals);
       return node.outgoing;
     } catch (error) {
@@ -1273,6 +1408,7 @@ class Interpreter {
       throw error;
     } finally {
       watchers.cancel();
+      token.escalationCatcher = undefined;
     }
   }
 
@@ -1421,6 +1557,7 @@ class Interpreter {
       case 'subProcess': {
         const locals = node.inputs?.length ? { ...(execution.locals ?? {}), ...applyMappings(node.inputs, this.context(execution.locals)) } : execution.locals;
         const inner = this.createScope(token.scope, locals, node.id);
+        inner.escalationCatcher = token.escalationCatcher;
         const startData = node.triggeredByEvent ? token.fired : undefined;
         token.fired = undefined;
         await this.runScope(

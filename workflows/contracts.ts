@@ -1,6 +1,6 @@
 /**
  * Names and payloads that the interpreter, the activities, the API and the simulator all agree on
- * (ARCHITECTURE.md, "Identities that every part agrees on"). Pure: importable from anywhere,
+ * (docs/architecture.md, "Identities every part agrees on"). Pure: importable from anywhere,
  * including the workflow sandbox.
  */
 import type { EvaluatedDecision } from './dmn/evaluate';
@@ -51,6 +51,21 @@ export interface MessageInput {
    * moment (no correlation key), and dropped when none waits (signals are not buffered).
    */
   signal?: boolean;
+}
+
+/**
+ * Search attribute KfWaitingFor (KeywordList): the signals and keyed messages an instance waits
+ * for right now, so a broadcast signal or a message by correlation key finds its instances in
+ * visibility instead of scanning them. One entry per wait, written by these two functions only.
+ */
+export const waitingForSearchAttribute = 'KfWaitingFor';
+// Names and keys are percent-encoded: a ':' in them cannot run into the next part, and no quote or
+// backslash reaches a visibility query (SQLite visibility matches keyword lists with full-text search).
+export function waitingForSignal(name: string): string {
+  return `signal:${encodeURIComponent(name)}`;
+}
+export function waitingForMessage(name: string, correlationKey: string): string {
+  return `message:${encodeURIComponent(name)}:${encodeURIComponent(correlationKey)}`;
 }
 
 /** Query `state`: where the tokens are, what ran, variables, incidents and open tasks. */
@@ -240,7 +255,33 @@ export const engineActivityNames = {
   closeUserTask: 'engine.closeUserTask',
   loadDefinition: 'engine.loadDefinition',
   loadDecision: 'engine.loadDecision',
+  publishMessage: 'engine.publishMessage',
 } as const;
+
+/**
+ * Input of `engine.publishMessage`: a message throw drawn with message flows to other pools. Each
+ * target process's instances that wait for it (by correlation key, or whose business key is the
+ * key) get it; where none does and the target starts on this message, one instance starts.
+ */
+export interface PublishMessageInput {
+  name: string;
+  correlationKey?: string;
+  /** Stable per throw: a retried publication is taken once, and starts no second instance. */
+  messageId: string;
+  variables: Variables;
+  /** Process keys the message flows reach. */
+  targets: string[];
+  /** The sending instance: `startedBy` of an instance the message starts. */
+  sentBy: string;
+  orgUnitId?: string;
+  customerId?: string;
+}
+export interface PublishMessageResult {
+  /** Instances handed the message. */
+  delivered: string[];
+  /** Instances the message started. */
+  started: string[];
+}
 
 /** Input of `engine.openUserTask`: the inbox row, upserted by `taskId`. */
 export interface OpenUserTaskInput {

@@ -3,3 +3,4 @@
 export { echoWorkflow } from './echo';
 export { bpmnProcess } from './bpmn-process';
 export { opsBatch } from './ops-batch';
+export { signalBroadcast } from './signal-broadcast';

@@ -88,7 +88,9 @@ export type EventDefinition =
   | { kind: 'error'; errorRef?: string } // catch without errorRef catches every error
   | { kind: 'compensation'; activityRef?: string }
   | { kind: 'terminate' }
-  | { kind: 'signal'; signalRef: string };
+  | { kind: 'signal'; signalRef: string }
+  // The escalation's code, resolved at parse time; a catch without one catches every escalation.
+  | { kind: 'escalation'; escalationCode?: string };
 
 interface NodeBase {
   id: string;
@@ -119,7 +121,13 @@ export interface StartEvent extends NodeBase {
   isInterrupting?: boolean;
 }
 
-export interface EndEvent extends NodeBase {
+/** A message throw drawn with message flows to other pools of its collaboration: the processes they reach. */
+interface MessageFlowSource {
+  /** Process keys the message flows go to (a pool's process, or the process holding the target node). */
+  messageTargets?: string[];
+}
+
+export interface EndEvent extends NodeBase, MessageFlowSource {
   type: 'endEvent';
   event: EventDefinition;
 }
@@ -129,7 +137,7 @@ export interface IntermediateCatchEvent extends NodeBase {
   event: EventDefinition;
 }
 
-export interface IntermediateThrowEvent extends NodeBase {
+export interface IntermediateThrowEvent extends NodeBase, MessageFlowSource {
   type: 'intermediateThrowEvent';
   event: EventDefinition;
 }
@@ -287,4 +295,11 @@ export const activityTypes: readonly FlowNodeType[] = ['serviceTask', 'userTask'
 
 export function isActivity(node: FlowNode): node is Activity {
   return activityTypes.includes(node.type);
+}
+
+/** Whether a message of this name starts a new instance of the process (a process-level message start event). */
+export function hasMessageStart(model: ProcessModel, name: string): boolean {
+  return Object.values(model.nodes).some(
+    (node) => node.type === 'startEvent' && !node.parentId && node.event.kind === 'message' && model.messages[node.event.messageRef]?.name === name,
+  );
 }

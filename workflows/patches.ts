@@ -26,4 +26,15 @@ export const patches = {
   businessRuleTasks: 'kf-2026-12-20-business-rule-tasks',
   /** A completion of a task with a form writes only the form's fields (the validator refuses others; replayed updates skipped it). */
   completionFormFieldsOnly: 'kf-2026-12-20-completion-form-fields-only',
+  /**
+   * Instances list the signals and keyed messages they wait for in KfWaitingFor (the correlation
+   * index behind `POST /api/signals` and messages by correlation key alone); before, nothing did.
+   */
+  subscriptionIndex: 'kf-2026-12-03-subscription-index',
+  /** A signal that carries an id is taken once (a broadcast's retried delivery); before, every copy fired. */
+  signalIds: 'kf-2026-12-03-signal-ids',
+  /** Escalation throws reach escalation boundaries and event sub-processes (deploy refused escalations before). */
+  escalationEvents: 'kf-2026-12-03-escalation-events',
+  /** A message throw with message flows to other pools publishes its message (before, a message throw did nothing). */
+  messageFlows: 'kf-2026-12-03-message-flows',
 } as const satisfies Record<string, string>;

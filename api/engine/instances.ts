@@ -13,6 +13,7 @@ import {
   type Variables,
 } from '../../workflows/contracts';
 import type { ProcessModel } from '../../workflows/model';
+import { matchesWaitingFilter, visibilityLiteral, waitingInstancesQuery, type WaitingFilter } from '../../runtime/visibility-query';
 import { ApiError } from '../errors';
 
 /**
@@ -217,12 +218,12 @@ export interface InstancePage {
  * quoted (not spliced) into the visibility query.
  */
 export async function listInstances(client: Client, filter: ListFilter): Promise<InstancePage> {
-  const clauses = [`WorkflowType = ${quote(bpmnProcessWorkflowType)}`];
-  if (filter.processKey !== undefined) clauses.push(`KfProcessKey = ${quote(filter.processKey)}`);
-  if (filter.businessKey !== undefined) clauses.push(`KfBusinessKey = ${quote(filter.businessKey)}`);
-  if (filter.customerId !== undefined) clauses.push(`KfCustomerId = ${quote(filter.customerId)}`);
-  if (filter.orgUnitIds !== undefined) clauses.push(filter.orgUnitIds.length === 0 ? 'KfOrgUnit = "\u0000none"' : `KfOrgUnit IN (${filter.orgUnitIds.map(quote).join(', ')})`);
-  if (filter.status !== undefined) clauses.push(`ExecutionStatus = ${quote(visibilityStatus[filter.status])}`);
+  const clauses = [`WorkflowType = ${visibilityLiteral(bpmnProcessWorkflowType)}`];
+  if (filter.processKey !== undefined) clauses.push(`KfProcessKey = ${visibilityLiteral(filter.processKey)}`);
+  if (filter.businessKey !== undefined) clauses.push(`KfBusinessKey = ${visibilityLiteral(filter.businessKey)}`);
+  if (filter.customerId !== undefined) clauses.push(`KfCustomerId = ${visibilityLiteral(filter.customerId)}`);
+  if (filter.orgUnitIds !== undefined) clauses.push(filter.orgUnitIds.length === 0 ? 'KfOrgUnit = "\u0000none"' : `KfOrgUnit IN (${filter.orgUnitIds.map(visibilityLiteral).join(', ')})`);
+  if (filter.status !== undefined) clauses.push(`ExecutionStatus = ${visibilityLiteral(visibilityStatus[filter.status])}`);
   if (filter.incident !== undefined) clauses.push(`KfIncident = ${filter.incident ? 'true' : 'false'}`);
   const response = await client.workflowService.listWorkflowExecutions({
     namespace: client.options.namespace,
@@ -244,6 +245,18 @@ export async function listInstances(client: Client, filter: ListFilter): Promise
   });
   const token = response.nextPageToken && response.nextPageToken.length > 0 ? encodePageToken(response.nextPageToken) : undefined;
   return { items, ...(token ? { nextPageToken: token } : {}) };
+}
+
+/**
+ * Ids of the running instances a `WaitingFilter` names (the correlation index, KfWaitingFor), at
+ * most `limit` of them.
+ */
+export async function findWaitingInstances(client: Client, filter: WaitingFilter, limit: number): Promise<string[]> {
+  const response = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query: waitingInstancesQuery(filter), pageSize: limit });
+  return (response.executions ?? [])
+    .filter((execution) => matchesWaitingFilter(execution, filter))
+    .map((execution) => execution.execution?.workflowId ?? '')
+    .filter((id) => id !== '');
 }
 
 /** A visibility page token as the API hands it out (`decodePageToken` takes it back). */
@@ -269,10 +282,6 @@ export function decodePageToken(token: string): Uint8Array {
 }
 
 /** A string literal of Temporal's SQL-like visibility language. */
-function quote(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
 function toView(description: WorkflowExecutionDescription): InstanceView {
   const attributes = description.searchAttributes as Record<string, unknown[] | undefined>;
   return {

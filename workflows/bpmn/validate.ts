@@ -78,7 +78,7 @@ function checkScopes(model: ProcessModel, nodes: FlowNode[], report: Report): vo
   }
 }
 
-const eventSubprocessStartKinds = ['timer', 'message', 'signal', 'error'];
+const eventSubprocessStartKinds = ['timer', 'message', 'signal', 'error', 'escalation'];
 
 /**
  * Event sub-processes (Camunda 8's rules): no flow in or out, no boundary events, no loop; exactly
@@ -86,10 +86,10 @@ const eventSubprocessStartKinds = ['timer', 'message', 'signal', 'error'];
  * and no two event sub-processes of one scope wait for the same error code or the same message.
  */
 function checkEventSubprocesses(model: ProcessModel, nodes: FlowNode[], report: Report): void {
-  const byScope = new Map<string, { errors: Map<string, string>; messages: Map<string, string> }>();
+  const byScope = new Map<string, { errors: Map<string, string>; messages: Map<string, string>; escalations: Map<string, string> }>();
   for (const node of nodes) {
-    if (node.type === 'startEvent' && node.event.kind === 'error' && !isEventSubprocess(model.nodes[node.parentId ?? ''])) {
-      report(node.id, 'INVALID_EVENT_SUBPROCESS', 'an error start event starts only an event sub-process (triggeredByEvent="true")');
+    if (node.type === 'startEvent' && (node.event.kind === 'error' || node.event.kind === 'escalation') && !isEventSubprocess(model.nodes[node.parentId ?? ''])) {
+      report(node.id, 'INVALID_EVENT_SUBPROCESS', `an ${node.event.kind} start event starts only an event sub-process (triggeredByEvent="true")`);
     }
     if (!isEventSubprocess(node)) continue;
     if (node.incoming.length > 0 || node.outgoing.length > 0) report(node.id, 'INVALID_EVENT_SUBPROCESS', 'no sequence flow may enter or leave an event sub-process: its start event starts it');
@@ -112,13 +112,19 @@ function checkEventSubprocesses(model: ProcessModel, nodes: FlowNode[], report: 
       report(start.id, 'INVALID_TIMER', 'a timer cycle starts only a non-interrupting event sub-process (isInterrupting="false"); an interrupting one takes a duration or a date');
     }
     const scopeKey = node.parentId ?? '';
-    const seen = byScope.get(scopeKey) ?? { errors: new Map<string, string>(), messages: new Map<string, string>() };
+    const seen = byScope.get(scopeKey) ?? { errors: new Map<string, string>(), messages: new Map<string, string>(), escalations: new Map<string, string>() };
     byScope.set(scopeKey, seen);
     if (event.kind === 'error') {
       const code = event.errorRef ? (model.errors[event.errorRef]?.errorCode ?? event.errorRef) : '*';
       const other = seen.errors.get(code);
       if (other) report(node.id, 'INVALID_EVENT_SUBPROCESS', `${code === '*' ? 'a catch-all error start' : `the error code ${code}`} is already caught by event sub-process "${other}" of the same scope`);
       else seen.errors.set(code, node.id);
+    }
+    if (event.kind === 'escalation') {
+      const code = event.escalationCode ?? '*';
+      const other = seen.escalations.get(code);
+      if (other) report(node.id, 'INVALID_EVENT_SUBPROCESS', `${code === '*' ? 'a catch-all escalation start' : `the escalation code ${code}`} is already caught by event sub-process "${other}" of the same scope`);
+      else seen.escalations.set(code, node.id);
     }
     if (event.kind === 'message') {
       const name = model.messages[event.messageRef]?.name ?? event.messageRef;
@@ -166,6 +172,11 @@ function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | und
       const host = model.nodes[node.attachedToRef];
       if (node.attachedToRef && (!host || !('boundaryEventIds' in host))) {
         report(node.id, 'BOUNDARY_NOT_ATTACHED', `the boundary event is attached to "${node.attachedToRef}", which is not an activity`);
+      }
+      // An escalation is thrown from inside a scope; the called process of a call activity runs as
+      // another instance, whose escalations do not reach its caller here.
+      if (node.event.kind === 'escalation' && host && host.type !== 'subProcess') {
+        report(node.id, 'UNSUPPORTED_ELEMENT', `an escalation boundary event catches what an embedded sub-process throws; "${host.id}" is a ${host.type}${host.type === 'callActivity' ? ' (escalations of a called process do not reach its caller)' : ''}`);
       }
       if (node.event.kind === 'compensation') {
         const handler = node.compensationHandlerId ? model.nodes[node.compensationHandlerId] : undefined;

@@ -46,8 +46,20 @@ describe('org scope at every door: each route × each admitted role × another o
     // ops and admins watch the engine for the whole operator (README, "Process engine API").
     '/api/process-instances/{id}': { id: () => workflowId, seesAll: ['admin', 'ops'] },
   };
-  /** Paths whose things belong to no org unit: models and decisions, products and prices, bill runs, ops batches, instances and process statistics (ops role only). */
-  const operatorWide = ['/api/process-definitions/{key}', '/api/decision-definitions/{key}', '/api/products/{id}', '/api/billing/runs/{id}', '/api/ops/instances/{workflowId}', '/api/ops/batches/{batchId}', '/api/ops/processes/{processKey}'];
+  /**
+   * Paths whose things belong to no org unit: models and decisions, products and prices, bill runs, ops batches, instances and process statistics (ops role only),
+   * and broadcast signals (each is its sender's: others but ops and admins get 404 — messages-and-signals.test.ts).
+   */
+  const operatorWide = [
+    '/api/process-definitions/{key}',
+    '/api/decision-definitions/{key}',
+    '/api/products/{id}',
+    '/api/billing/runs/{id}',
+    '/api/ops/instances/{workflowId}',
+    '/api/ops/batches/{batchId}',
+    '/api/ops/processes/{processKey}',
+    '/api/signals/{signalId}',
+  ];
 
   /** A body each write would accept, so that only the scope can refuse it. */
   const bodies: Record<string, unknown> = {

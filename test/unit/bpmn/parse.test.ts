@@ -245,6 +245,13 @@ describe('validating a model reports every problem at once, by element id', () =
     expect(codesById(problems)).toEqual(expect.arrayContaining(['floating BOUNDARY_NOT_ATTACHED', 'on-gateway BOUNDARY_NOT_ATTACHED']));
   });
 
+  it('refuses an escalation throw without a code, an escalation boundary on a task, and two event sub-processes of one scope for the same escalation', async () => {
+    const { problems } = await parse('escalations-broken.bpmn');
+
+    expect(codesById(problems)).toEqual(['on-task UNSUPPORTED_ELEMENT', 'second INVALID_EVENT_SUBPROCESS', 'shout-nothing MISSING_REFERENCE']);
+    expect(problems.find((problem) => problem.elementId === 'on-task')?.message).toContain('embedded sub-process');
+  });
+
   it('reads each executable pool of a collaboration as its own process, and says which pools it leaves out', async () => {
     const both = await parse('two-processes.bpmn');
     expect(both.problems).toEqual([]);

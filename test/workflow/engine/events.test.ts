@@ -253,6 +253,39 @@ describe('bpmnProcess: messages and timers', () => {
       expect(result.variables).toEqual({ onTime: true });
     });
 
+    it('a signal delivered twice with the same id (a broadcast page retried) is taken once', async () => {
+      const model = buildModel(
+        'broadcast-once',
+        [
+          { id: 'start', type: 'startEvent' },
+          { id: 'watch', type: 'userTask' },
+          { id: 'alarm', type: 'boundaryEvent', attachedToRef: 'watch', cancelActivity: false, event: { kind: 'signal', signalRef: 'alarm' } },
+          { id: 'countAlarm', type: 'scriptTask', assignments: [{ source: '=alarms + 1', target: 'alarms' }] },
+          { id: 'counted', type: 'endEvent' },
+          { id: 'watched', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'watch'],
+          ['f2', 'alarm', 'countAlarm'],
+          ['f3', 'countAlarm', 'counted'],
+          ['f4', 'watch', 'watched'],
+        ],
+      );
+      const handle = await engine.start(model, { alarms: 0 });
+      const waiting = await engine.waitFor(handle, (state) => state.openTasks.length === 1);
+
+      await handle.signal(messageSignalName, { name: 'alarm', signal: true, messageId: 'signal:b-1' });
+      await handle.signal(messageSignalName, { name: 'alarm', signal: true, messageId: 'signal:b-1' });
+      await handle.signal(messageSignalName, { name: 'alarm', signal: true, messageId: 'signal:b-2' });
+
+      // then: b-1 once, b-2 once
+      await engine.waitFor(handle, (state) => state.variables.alarms === 2);
+      await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: waiting.openTasks[0]!.taskId, variables: {}, completedBy: 'wang' }] });
+      const result = (await handle.result()) as { variables: Record<string, unknown> };
+      expect(result.variables).toEqual({ alarms: 2 });
+      await engine.record('signal-ids', handle);
+    });
+
     it('an interrupting signal boundary cancels its task, and a signal start runs an event sub-process', async () => {
       const model = buildModel(
         'recall',

@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import { completeTaskUpdateName, messageSignalName, type ServiceTaskRequest } from '../../../workflows/contracts';
 import { deployDefinition } from '../../../db/definitions';
+import { parseBpmn } from '../../../workflows/bpmn';
 import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
 
 const calls: string[] = [];
@@ -59,6 +60,56 @@ describe('bpmnProcess: sub-processes, call activities, multi-instance and compen
     expect(path_(await engine.state(withdrawn))).toEqual(['start', 'iStart', 'withdrawn', 'cancelled']);
     expect((await engine.tasks(withdrawn.workflowId)).map((row) => row.status)).toEqual(['cancelled']);
     await engine.record('message-boundary-subprocess', withdrawn);
+  });
+
+  it('a terminate end event inside a sub-process ends that sub-process only: its other tokens go, the process goes on', async () => {
+    const { model, problems } = await parseBpmn(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:kf="http://keyflow.dev/schema/bpmn/kf" id="d" targetNamespace="http://keyflow.dev/test">
+  <bpmn:message id="m-refused" name="customer-refuses" />
+  <bpmn:process id="survey-or-stop" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork" />
+    <bpmn:parallelGateway id="fork" />
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="checks" />
+    <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="follow-up" />
+    <bpmn:userTask id="follow-up" /><bpmn:sequenceFlow id="f4" sourceRef="follow-up" targetRef="join" />
+    <bpmn:subProcess id="checks">
+      <bpmn:startEvent id="checks-start" /><bpmn:sequenceFlow id="s1" sourceRef="checks-start" targetRef="split" />
+      <bpmn:parallelGateway id="split" />
+      <bpmn:sequenceFlow id="s2" sourceRef="split" targetRef="survey" />
+      <bpmn:sequenceFlow id="s3" sourceRef="split" targetRef="refused" />
+      <bpmn:intermediateCatchEvent id="refused"><bpmn:messageEventDefinition messageRef="m-refused" /></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="s6" sourceRef="refused" targetRef="blocked" />
+      <bpmn:userTask id="survey" /><bpmn:sequenceFlow id="s4" sourceRef="survey" targetRef="checks-end" />
+      <bpmn:endEvent id="checks-end" />
+      <bpmn:scriptTask id="blocked"><bpmn:extensionElements><kf:assignment source="=true" target="stopped" /></bpmn:extensionElements></bpmn:scriptTask>
+      <bpmn:sequenceFlow id="s5" sourceRef="blocked" targetRef="stop" />
+      <bpmn:endEvent id="stop"><bpmn:terminateEventDefinition /></bpmn:endEvent>
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f5" sourceRef="checks" targetRef="after" />
+    <bpmn:scriptTask id="after"><bpmn:extensionElements><kf:assignment source="=true" target="wentOn" /></bpmn:extensionElements></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f6" sourceRef="after" targetRef="join" />
+    <bpmn:parallelGateway id="join" /><bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`);
+    expect(problems).toEqual([]);
+    const handle = await engine.start({ ...model!, version: 1 }, {}, { businessKey: 'T-1' });
+    await engine.waitFor(handle, (state) => state.openTasks.length === 2 && state.activeNodes.some((node) => node.nodeId === 'refused'));
+
+    await handle.signal(messageSignalName, { name: 'customer-refuses' });
+
+    // then: the survey inside is gone, the sub-process completed and the flow after it ran; the task outside waits on
+    const waiting = await engine.waitFor(handle, (state) => state.variables.wentOn === true && state.openTasks.length === 1);
+    expect(waiting.openTasks.map((task) => task.nodeId)).toEqual(['follow-up']);
+    expect((await engine.tasks(handle.workflowId)).map((row) => [row.node_id, row.status]).sort()).toEqual([
+      ['follow-up', 'open'],
+      ['survey', 'cancelled'],
+    ]);
+    await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: waiting.openTasks[0]!.taskId, variables: {}, completedBy: 'wang' }] });
+    const result = (await handle.result()) as { status: string; variables: Record<string, unknown> };
+    expect(result).toMatchObject({ status: 'completed', variables: { stopped: true, wentOn: true } });
+    expect(path_(await engine.state(handle))).toEqual(expect.arrayContaining(['stop', 'checks', 'after', 'join', 'end']));
+    await engine.record('terminate-in-sub-process', handle);
   });
 
   it('a call activity starts the called process as a child instance, passing variables in and out', async () => {
