@@ -265,6 +265,8 @@ class Interpreter {
   private tokenSeq: number;
   private incidentSeq: number;
   private scopeSeq = 0;
+  /** Counts variable writes: conditional events evaluate their condition again when it moves. */
+  private variableVersion = 0;
   private readonly children = new Map<string, FlowNode[]>();
   private readonly reachers = new Map<string, Set<string>>();
   private readonly activityOptions = new Map<string, ActivityOptions>();
@@ -1258,7 +1260,31 @@ class Interpreter {
       await this.waiting(token, { kind: 'timer', nodeId: node.id, since: token.since, viaFlow: token.viaFlow, deadline }, () => sleep(Math.max(0, deadline - Date.now())));
       return {};
     }
+    if (event.kind === 'conditional' && patched(patches.conditionalEvents)) {
+      await this.waiting(token, undefined, () => this.conditionBecomes(event.condition, locals, true, true));
+      return {};
+    }
     throw new ExpressionError(node.id, `${event.kind} catch events are not supported`);
+  }
+
+  /**
+   * Resolves when the condition's value is `wanted` — at once if it is now (`now`), else at the
+   * first variable change after which it is. A condition that cannot be evaluated counts as false: it is
+   * checked at deploy, and a variable it needs may not exist yet.
+   */
+  private async conditionBecomes(expression: string, locals: Variables | undefined, wanted: boolean, now: boolean): Promise<void> {
+    let seen = now ? -1 : this.variableVersion;
+    for (;;) {
+      await condition(() => this.variableVersion !== seen);
+      seen = this.variableVersion;
+      let holds = false;
+      try {
+        holds = evaluateCondition(expression, this.context(locals));
+      } catch {
+        holds = false;
+      }
+      if (holds === wanted) return;
+    }
   }
 
   /** Opens a message subscription (or takes a message that came early) and waits for a match. */
@@ -1363,7 +1389,7 @@ class Interpreter {
     const watchers = new CancellationScope();
     let interruptedBy: { boundary: BoundaryEvent; data: EventData } | undefined;
     for (const boundary of boundaries) {
-      if (boundary.event.kind !== 'timer' && boundary.event.kind !== 'message' && boundary.event.kind !== 'signal') continue;
+      if (boundary.event.kind !== 'timer' && boundary.event.kind !== 'message' && boundary.event.kind !== 'signal' && boundary.event.kind !== 'conditional') continue;
       watchers
         .run(() =>
           this.watchBoundary(token, boundary, locals, (data) => {
@@ -1443,6 +1469,19 @@ class Interpreter {
         const data = await this.receive(token, boundary.id, event.messageRef, event.correlationKey, locals);
         if (boundary.cancelActivity) return interrupt(data);
         this.spawnToken(token.scope, boundary.id, undefined, { fired: data });
+      }
+    }
+    if (event.kind === 'conditional') {
+      // Deploy refused conditional events before they worked: only an instance migrated onto such a version meets one on old code.
+      if (!patched(patches.conditionalEvents)) return;
+      // Fires when the condition turns true (on entry, then after each change that makes it true again).
+      let first = true;
+      for (;;) {
+        await this.conditionBecomes(event.condition, locals, true, first);
+        first = false;
+        if (boundary.cancelActivity) return interrupt({});
+        this.spawnToken(token.scope, boundary.id, undefined, { fired: {} });
+        await this.conditionBecomes(event.condition, locals, false, true);
       }
     }
     if (event.kind === 'signal') {
@@ -1911,6 +1950,7 @@ class Interpreter {
   private writeVariable(target: string, value: unknown, locals: Variables | undefined): void {
     setPath(this.vars, target, value);
     if (locals) setPath(locals, target, value);
+    this.variableVersion++;
   }
 
   private mergeVariables(variables: Variables, locals: Variables | undefined): void {

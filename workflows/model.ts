@@ -90,7 +90,9 @@ export type EventDefinition =
   | { kind: 'terminate' }
   | { kind: 'signal'; signalRef: string }
   // The escalation's code, resolved at parse time; a catch without one catches every escalation.
-  | { kind: 'escalation'; escalationCode?: string };
+  | { kind: 'escalation'; escalationCode?: string }
+  // Waits until the condition holds, re-evaluated whenever the instance's variables change.
+  | { kind: 'conditional'; condition: string };
 
 interface NodeBase {
   id: string;

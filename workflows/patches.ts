@@ -37,4 +37,6 @@ export const patches = {
   escalationEvents: 'kf-2026-12-03-escalation-events',
   /** A message throw with message flows to other pools publishes its message (before, a message throw did nothing). */
   messageFlows: 'kf-2026-12-03-message-flows',
+  /** Conditional catch and boundary events wait for their condition (deploy refused them before). */
+  conditionalEvents: 'kf-2026-12-03-conditional-events',
 } as const satisfies Record<string, string>;

@@ -88,7 +88,7 @@ describe('the designer, as a process designer uses it', () => {
     await page.locator(`[data-element-id="${reviewTaskId}"]`).click();
     await page.locator('.djs-context-pad [data-action="replace"]').click();
     await page.locator('.djs-popup [data-id="replace-with-user-task"]').click();
-    await page.locator('[data-group-id="group-kf-user-task"] .bio-properties-panel-group-header').click();
+    await openGroup(page.locator('[data-group-id="group-kf-user-task"]'));
     await page.getByLabel('Offer to: Supervisor').check();
     await page.getByLabel('Due', { exact: true }).fill('P1D');
     await page.locator('[data-element-id="requested"]').click();
@@ -109,13 +109,22 @@ describe('the designer, as a process designer uses it', () => {
     await page.locator(`[data-element-id="${boundaryId}"]`).click();
 
     // when
-    await page.locator('[data-group-id="group-kf-timer"] .bio-properties-panel-group-header').click();
+    await openGroup(page.locator('[data-group-id="group-kf-timer"]'));
     await page.getByLabel('Value', { exact: true }).fill('PT4H');
-    // The panel commits typed text after a debounce and then renders again: let that land before the
-    // next click, or the re-render can swallow the checkbox's change (seen on a loaded machine).
+    // The panel commits typed text after a debounce and then renders again: let that land first.
     await expectVisible(page.locator('[data-group-id="group-kf-timer"]').getByText('after 4 hours'));
-    await page.locator('[data-group-id="group-kf-boundary"] .bio-properties-panel-group-header').click();
-    await page.getByLabel('Interrupts the activity').uncheck();
+    await openGroup(page.locator('[data-group-id="group-kf-boundary"]'));
+    // In 2 of about 10 full-suite runs the first click left the box ticked (never alone, never under
+    // plain CPU load; cause not found yet): click until the model says so, and say when it took more.
+    const interrupting = page.getByLabel('Interrupts the activity');
+    for (let attempt = 1; ; attempt++) {
+      await interrupting.click();
+      const untickedAt = Date.now() + 2_000;
+      while ((await interrupting.isChecked()) && Date.now() < untickedAt) await page.waitForTimeout(100);
+      if (!(await interrupting.isChecked())) break;
+      if (attempt === 3) throw new Error('three clicks on "Interrupts the activity" did not untick it');
+      console.warn(`designer test: click ${attempt} on "Interrupts the activity" did not untick it`);
+    }
 
     // then
     const boundary = await modeler<Record<string, unknown>>(`const bo = m.get('elementRegistry').get('${boundaryId}').businessObject; return { cancelActivity: bo.cancelActivity, duration: bo.eventDefinitions[0].timeDuration.body, attachedTo: bo.attachedToRef.id };`);

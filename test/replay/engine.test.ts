@@ -38,7 +38,7 @@ describe('the interpreter replays every recorded history', () => {
       'signal-catch-boundary-throw', 'signal-boundary-event-subprocess', 'business-rule-task',
       'send-task', 'link-event', 'terminate-in-sub-process', 'signal-ids', 'signal-broadcast',
       'escalation-boundary', 'escalation-end-interrupting', 'escalation-event-subprocess',
-      'message-flow-sender', 'message-flow-receiver',
+      'message-flow-sender', 'message-flow-receiver', 'conditional-catch', 'conditional-boundary',
       // the shipped processes, end to end (recorded by their integration tests)
       'complaint-reopen', 'order-fulfilment', 'order-fulfilment-cancel',
     ]) {

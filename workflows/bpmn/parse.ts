@@ -70,7 +70,7 @@ const unsupportedElements: Record<string, string> = {
 };
 
 const supportedSummary =
-  'supported: start/end/intermediate/boundary events (none, message, timer, error, escalation, compensation, terminate, signal; link throw and catch), service, send, user, script, business rule, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
+  'supported: start/end/intermediate/boundary events (none, message, timer, error, escalation, compensation, terminate, signal, conditional catch; link throw and catch), service, send, user, script, business rule, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
 
 /**
  * Parses BPMN 2.0 XML with Keyflow's `kf:` extension into the executable model and validates it,
@@ -405,7 +405,7 @@ class ModelBuilder {
         return { ...base, type: 'endEvent', event: this.eventDefinition(element, ['none', 'error', 'terminate', 'compensation', 'message', 'signal', 'escalation'], 'end events') };
       case 'bpmn:IntermediateCatchEvent':
         if (this.isLink(element)) return this.linkEvent(element, base, parentId, 'catch');
-        return { ...base, type: 'intermediateCatchEvent', event: this.eventDefinition(element, ['message', 'timer', 'signal'], 'intermediate catch events') };
+        return { ...base, type: 'intermediateCatchEvent', event: this.eventDefinition(element, ['message', 'timer', 'signal', 'conditional'], 'intermediate catch events') };
       case 'bpmn:IntermediateThrowEvent':
         if (this.isLink(element)) return this.linkEvent(element, base, parentId, 'throw');
         return { ...base, type: 'intermediateThrowEvent', event: this.eventDefinition(element, ['none', 'compensation', 'message', 'signal', 'escalation'], 'intermediate throw events') };
@@ -417,7 +417,7 @@ class ModelBuilder {
           type: 'boundaryEvent',
           attachedToRef: attached?.id ?? '',
           cancelActivity: element.cancelActivity !== false,
-          event: this.eventDefinition(element, ['message', 'timer', 'error', 'compensation', 'signal', 'escalation'], 'boundary events'),
+          event: this.eventDefinition(element, ['message', 'timer', 'error', 'compensation', 'signal', 'escalation', 'conditional'], 'boundary events'),
         };
         return boundary;
       }
@@ -586,6 +586,11 @@ class ModelBuilder {
         const signal = definition.signalRef as El | undefined;
         if (!signal?.id) this.report(id, 'MISSING_REFERENCE', 'the signal event names no signal (signalRef)');
         return { kind: 'signal', signalRef: signal?.name ?? signal?.id ?? '' };
+      }
+      case 'bpmn:ConditionalEventDefinition': {
+        const condition = stringAttr((definition.condition as El | undefined)?.body)?.trim();
+        if (!condition) this.report(id, 'MISSING_ATTRIBUTE', 'the conditional event has no condition (a FormalExpression such as =amount > 1000)');
+        return { kind: 'conditional', condition: condition ?? '' };
       }
       case 'bpmn:EscalationEventDefinition': {
         const escalation = definition.escalationRef as El | undefined;

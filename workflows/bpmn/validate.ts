@@ -275,6 +275,7 @@ function checkExpressions(model: ProcessModel, report: Report): void {
     if ('event' in node) {
       if (node.event.kind === 'timer') check(node.id, 'the timer', node.event.timer.expression, false);
       if (node.event.kind === 'message') check(node.id, 'the correlation key', node.event.correlationKey, false);
+      if (node.event.kind === 'conditional') check(node.id, 'the condition', node.event.condition, true);
     }
     switch (node.type) {
       case 'scriptTask':

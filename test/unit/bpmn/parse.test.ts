@@ -151,8 +151,8 @@ describe('validating a model reports every problem at once, by element id', () =
     const { problems } = await parse('unsupported-elements.bpmn');
 
     expect(codesById(problems)).toEqual(
-      // Business rule and send tasks are supported now; these name no decision, result variable or kf:type.
-      ['complex UNSUPPORTED_ELEMENT', 'booking UNSUPPORTED_ELEMENT', 'rules MISSING_ATTRIBUTE', 'rules MISSING_ATTRIBUTE', 'send MISSING_ATTRIBUTE', 'wait-condition UNSUPPORTED_ELEMENT'].sort(),
+      // Business rule and send tasks and conditional events are supported now; these name no decision, result variable or kf:type.
+      ['complex UNSUPPORTED_ELEMENT', 'booking UNSUPPORTED_ELEMENT', 'rules MISSING_ATTRIBUTE', 'rules MISSING_ATTRIBUTE', 'send MISSING_ATTRIBUTE', 'wait-cancel UNSUPPORTED_ELEMENT'].sort(),
     );
     expect(problems.find((problem) => problem.elementId === 'complex')!.message).toMatch(/complex gateways are not supported.*supported: .*exclusive, parallel/);
   });
@@ -250,6 +250,21 @@ describe('validating a model reports every problem at once, by element id', () =
 
     expect(codesById(problems)).toEqual(['on-task UNSUPPORTED_ELEMENT', 'second INVALID_EVENT_SUBPROCESS', 'shout-nothing MISSING_REFERENCE']);
     expect(problems.find((problem) => problem.elementId === 'on-task')?.message).toContain('embedded sub-process');
+  });
+
+  it('refuses a conditional event without a condition, and one whose condition does not parse', async () => {
+    const { problems } = await parseBpmn(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://keyflow.dev/test">
+  <bpmn:process id="conditions" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="no-condition" />
+    <bpmn:intermediateCatchEvent id="no-condition"><bpmn:conditionalEventDefinition /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="no-condition" targetRef="bad-condition" />
+    <bpmn:intermediateCatchEvent id="bad-condition"><bpmn:conditionalEventDefinition><bpmn:condition>=amount &gt;</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="bad-condition" targetRef="end" /><bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`);
+
+    expect(codesById(problems)).toEqual(['bad-condition INVALID_EXPRESSION', 'no-condition MISSING_ATTRIBUTE']);
   });
 
   it('reads each executable pool of a collaboration as its own process, and says which pools it leaves out', async () => {
