@@ -97,7 +97,7 @@ describe('deploying process definitions', () => {
   });
 
   it.each([
-    ['unsupported elements', 'unsupported-elements.bpmn', ['complex', 'send', 'rules', 'wait-condition', 'booking']],
+    ['unsupported elements', 'unsupported-elements.bpmn', ['complex', 'send', 'rules', 'wait-cancel', 'booking']],
     ['unknown and missing task types', 'task-types.bpmn', ['typo', 'untyped']],
     ['broken expressions', 'bad-expressions.bpmn', ['f-broken', 'compute', 'approve']],
     ['gateways without conditions or default', 'gateway-conditions.bpmn', ['xor', 'or']],
