@@ -1,6 +1,7 @@
 import { DmnModdle } from 'dmn-moddle';
 import { maxBpmnBytes, processKeyPattern, screenXml } from '../../workflows/bpmn';
 import { aggregations, hitPolicies, type Aggregation, type Decision, type DecisionGraph, type DecisionInput, type DecisionOutput, type DecisionRule, type DecisionTable, type HitPolicy } from '../../workflows/dmn/model';
+import { dedupe, firstLine, optional, stringAttr } from '../../workflows/document-reading';
 import { checkExpression, checkUnaryTests, evaluateUnaryTests } from '../../workflows/expression';
 
 /**
@@ -559,30 +560,6 @@ function localHref(href: unknown): string | null {
   return href.slice(1);
 }
 
-function stringAttr(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
 function problem(elementId: string, code: DecisionProblemCode, message: string): DecisionProblem {
   return { elementId, code, message };
-}
-
-function dedupe(problems: DecisionProblem[]): DecisionProblem[] {
-  const seen = new Set<string>();
-  return problems.filter((entry) => {
-    const key = `${entry.elementId}\u0000${entry.code}\u0000${entry.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.trim();
 }

@@ -11,6 +11,7 @@ import type {
   StaffRole,
   TimerDefinition,
 } from '../model';
+import { dedupe, firstLine, optional, stringAttr } from '../document-reading';
 import { staffRoles } from '../model';
 import kfDescriptor from './kf.json';
 import { formFieldsFromSchema } from './form-schema';
@@ -795,37 +796,13 @@ function extensions(element: El, type: string): El[] {
   return ((element.extensionElements?.values ?? []) as El[]).filter((value) => value.$type === type);
 }
 
-function stringAttr(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
 function problem(elementId: string, code: ModelProblemCode, message: string): ModelProblem {
   return { elementId, code, message };
-}
-
-function dedupe(problems: ModelProblem[]): ModelProblem[] {
-  const seen = new Set<string>();
-  return problems.filter((entry) => {
-    const key = `${entry.elementId}\u0000${entry.code}\u0000${entry.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 function localName(type: string): string {
   const name = type.replace(/^bpmn:/, '');
   return name.charAt(0).toLowerCase() + name.slice(1);
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.trim();
 }
 
 const durationPattern = /^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$/;
