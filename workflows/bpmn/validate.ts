@@ -1,5 +1,7 @@
 import { checkExpression, isExpression } from '../expression';
-import { isEventSubprocess, type FlowNode, type ProcessModel, type StartEvent } from '../model';
+import { isEventSubprocess, type EventDefinition, type FlowNode, type ProcessModel, type StartEvent } from '../model';
+import { definitionOf } from './elements/registry';
+import { processKeyPattern } from './process-key';
 import { documentElementId, type ModelProblem, type ModelProblemCode } from './problems';
 
 export interface ValidationOptions {
@@ -15,8 +17,7 @@ export interface ValidationOptions {
   refusedNodeIds?: ReadonlySet<string>;
 }
 
-/** The process key becomes the definition key and the prefix of every instance id (`key:businessKey`). */
-export const processKeyPattern = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+export { processKeyPattern } from './process-key';
 
 /**
  * The model-level checks: graph shape, references, expressions, task types. Returns every
@@ -136,81 +137,18 @@ function checkEventSubprocesses(model: ProcessModel, nodes: FlowNode[], report: 
 }
 
 function checkNode(model: ProcessModel, node: FlowNode, known: Set<string> | undefined, report: Report): void {
-  if (node.type === 'startEvent' && node.incoming.length > 0) report(node.id, 'INVALID_FLOW', 'a start event may not have incoming sequence flows');
-  if (node.type === 'startEvent' && !node.parentId && node.event.kind === 'timer' && isExpression(node.event.timer.expression)) {
-    report(node.id, 'INVALID_TIMER', 'a timer start event becomes a schedule when deployed: give a literal duration, date or cycle, not an expression');
+  if ('event' in node) checkEventReferences(model, node.id, node.event, report);
+  definitionOf(node).validate?.(node, model, report, { ...(known ? { knownTaskTypes: known } : {}) });
+}
+
+/** What an event definition names must exist: its message, its error, the activity it compensates. */
+function checkEventReferences(model: ProcessModel, nodeId: string, event: EventDefinition, report: Report): void {
+  if (event.kind === 'message' && event.messageRef && !model.messages[event.messageRef]) {
+    report(nodeId, 'MISSING_REFERENCE', `the message "${event.messageRef}" is not declared`);
   }
-  if ('event' in node) {
-    const event = node.event;
-    if (event.kind === 'message' && event.messageRef && !model.messages[event.messageRef]) {
-      report(node.id, 'MISSING_REFERENCE', `the message "${event.messageRef}" is not declared`);
-    }
-    if (event.kind === 'error' && event.errorRef && !model.errors[event.errorRef]) report(node.id, 'MISSING_REFERENCE', `the error "${event.errorRef}" is not declared`);
-    if (event.kind === 'compensation' && event.activityRef && !model.nodes[event.activityRef]) {
-      report(node.id, 'MISSING_REFERENCE', `the compensation names activity "${event.activityRef}", which does not exist`);
-    }
-  }
-  switch (node.type) {
-    case 'serviceTask':
-      if (node.taskType && known && !known.has(node.taskType)) {
-        report(node.id, 'UNKNOWN_TASK_TYPE', `kf:type "${node.taskType}" is not an activity the worker runs; known types: ${[...known].sort().join(', ')}`);
-      }
-      break;
-    case 'receiveTask':
-      if (node.messageRef && !model.messages[node.messageRef]) report(node.id, 'MISSING_REFERENCE', `the message "${node.messageRef}" is not declared`);
-      break;
-    case 'businessRuleTask':
-      if (node.decisionRef && !processKeyPattern.test(node.decisionRef)) report(node.id, 'INVALID_ATTRIBUTE', `kf:decisionRef "${node.decisionRef}" is not a valid decision key`);
-      if (node.resultVariable && !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(node.resultVariable)) {
-        report(node.id, 'INVALID_ATTRIBUTE', `kf:resultVariable "${node.resultVariable}" must be a variable name (dotted paths allowed)`);
-      }
-      break;
-    case 'callActivity':
-      if (node.calledElement && !processKeyPattern.test(node.calledElement)) report(node.id, 'INVALID_ATTRIBUTE', `kf:calledElement "${node.calledElement}" is not a valid process key`);
-      break;
-    case 'boundaryEvent': {
-      const host = model.nodes[node.attachedToRef];
-      if (node.attachedToRef && (!host || !('boundaryEventIds' in host))) {
-        report(node.id, 'BOUNDARY_NOT_ATTACHED', `the boundary event is attached to "${node.attachedToRef}", which is not an activity`);
-      }
-      // An escalation is thrown from inside a scope; the called process of a call activity runs as
-      // another instance, whose escalations do not reach its caller here.
-      if (node.event.kind === 'escalation' && host && host.type !== 'subProcess') {
-        report(node.id, 'UNSUPPORTED_ELEMENT', `an escalation boundary event catches what an embedded sub-process throws; "${host.id}" is a ${host.type}${host.type === 'callActivity' ? ' (escalations of a called process do not reach its caller)' : ''}`);
-      }
-      if (node.event.kind === 'compensation') {
-        const handler = node.compensationHandlerId ? model.nodes[node.compensationHandlerId] : undefined;
-        if (!handler) report(node.id, 'MISSING_REFERENCE', 'the compensation boundary event has no association to a compensation handler');
-        else if (!('isForCompensation' in handler) || !handler.isForCompensation) {
-          report(node.id, 'INVALID_ATTRIBUTE', `the compensation handler "${handler.id}" must be marked isForCompensation="true"`);
-        }
-      } else if (node.outgoing.length === 0) {
-        report(node.id, 'INVALID_FLOW', 'the boundary event has no outgoing sequence flow');
-      }
-      break;
-    }
-    case 'exclusiveGateway':
-    case 'inclusiveGateway': {
-      const kind = node.type === 'exclusiveGateway' ? 'exclusive' : 'inclusive';
-      if (node.defaultFlowId && !node.outgoing.includes(node.defaultFlowId)) {
-        report(node.id, 'INVALID_DEFAULT_FLOW', `the default flow "${node.defaultFlowId}" is not one of the gateway's outgoing flows`);
-      }
-      if (node.outgoing.length > 1 && !node.defaultFlowId) {
-        const unconditioned = node.outgoing.filter((flowId) => !model.flows[flowId]?.condition);
-        if (unconditioned.length > 0) {
-          report(node.id, 'CONDITION_MISSING', `the ${kind} gateway splits into ${node.outgoing.length} flows, but ${unconditioned.join(', ')} has no condition and there is no default flow`);
-        }
-      }
-      break;
-    }
-    case 'eventBasedGateway':
-      for (const flowId of node.outgoing) {
-        const target = model.nodes[model.flows[flowId]?.targetId ?? ''];
-        const catches = target?.type === 'receiveTask' || (target?.type === 'intermediateCatchEvent' && ['message', 'timer', 'signal'].includes(target.event.kind));
-        if (target && !catches) report(node.id, 'INVALID_EVENT_GATEWAY', `an event-based gateway leads only to message, timer or signal catch events or receive tasks; "${target.id}" is neither`);
-      }
-      if (node.outgoing.length < 2) report(node.id, 'INVALID_EVENT_GATEWAY', 'an event-based gateway races at least two events');
-      break;
+  if (event.kind === 'error' && event.errorRef && !model.errors[event.errorRef]) report(nodeId, 'MISSING_REFERENCE', `the error "${event.errorRef}" is not declared`);
+  if (event.kind === 'compensation' && event.activityRef && !model.nodes[event.activityRef]) {
+    report(nodeId, 'MISSING_REFERENCE', `the compensation names activity "${event.activityRef}", which does not exist`);
   }
 }
 
