@@ -1,12 +1,20 @@
 import type { DecisionRecord, MessageInput, OpenTask, Variables } from './contracts';
 
-/** A completed activity with a compensation handler, remembered until it is compensated. */
-export interface CompensationEntry {
-  nodeId: string;
-  handlerId: string;
-  /** The local variables (multi-instance element, loop counter) the activity ran with. */
-  locals?: Variables;
-}
+/**
+ * A completed activity with a compensation handler, remembered until it is compensated; or a
+ * completed sub-process without one of its own, holding what completed inside it (compensating
+ * the sub-process compensates those, last first).
+ */
+export type CompensationEntry =
+  | {
+      nodeId: string;
+      handlerId: string;
+      /** The local variables (multi-instance element, loop counter) the activity ran with. */
+      locals?: Variables;
+      /** The scope it completed in (absent before scoped compensation: the process). */
+      scopeId?: string;
+    }
+  | { nodeId: string; scopeId?: string; children: CompensationEntry[] };
 
 export interface CompletedNode {
   nodeId: string;

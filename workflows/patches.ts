@@ -39,4 +39,10 @@ export const patches = {
   messageFlows: 'kf-2026-12-03-message-flows',
   /** Conditional catch and boundary events wait for their condition (deploy refused them before). */
   conditionalEvents: 'kf-2026-12-03-conditional-events',
+  /**
+   * Compensation is scoped (BPMN): a throw inside a sub-process compensates what completed in that
+   * sub-process, and a completed sub-process is compensated as a whole — by its own handler if it
+   * has one, else by its inner handlers, last first. Before, every throw compensated the whole instance.
+   */
+  scopedCompensation: 'kf-2026-12-04-scoped-compensation',
 } as const satisfies Record<string, string>;

@@ -24,7 +24,7 @@ export class Boundaries {
       node.multiInstance ? this.engine.multiInstance.run(token, node, locals) : this.engine.executions.body(token, node, { locals, loopCounter: 0, execution: state.nextExecution(node.id) });
     if (boundaries.length === 0) {
       await run();
-      this.engine.compensation.remember(node, locals);
+      this.engine.compensation.remember(node, locals, token.scope);
       return node.outgoing;
     }
     const body = new CancellationScope();
@@ -64,7 +64,7 @@ export class Boundaries {
       await body.run(run);
       // An interrupting escalation whose thrower was the scope's last token can finish it before the cancel lands.
       if (interruptedBy?.boundary.event.kind === 'escalation') return { jump: interruptedBy.boundary.id, fired: interruptedBy.data };
-      this.engine.compensation.remember(node, locals);
+      this.engine.compensation.remember(node, locals, token.scope);
       return node.outgoing;
     } catch (error) {
       if (interruptedBy && isCancellation(error)) return { jump: interruptedBy.boundary.id, fired: interruptedBy.data };

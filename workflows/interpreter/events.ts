@@ -34,7 +34,7 @@ export class Events {
         throw new BpmnErrorThrow(code, definition?.name ?? `BPMN error ${code}`);
       }
       case 'compensation':
-        await this.engine.compensation.compensate(event.activityRef);
+        await this.engine.compensation.compensate(event.activityRef, token.scope);
         return true;
       case 'escalation': {
         // Deploy refused escalations before they worked: only an instance migrated onto such a version meets one on old code.

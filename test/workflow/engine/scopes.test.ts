@@ -270,4 +270,75 @@ describe('bpmnProcess: sub-processes, call activities, multi-instance and compen
       await engine.record('compensation-cancel', handle);
     });
   });
+
+  describe('compensation scoped to sub-processes', () => {
+    const compensable = (id: string, handler: string, parentId?: string) => [
+      { id, type: 'serviceTask' as const, taskType: 'test.log', ...(parentId ? { parentId } : {}) },
+      { id: `${id}Comp`, type: 'boundaryEvent' as const, attachedToRef: id, cancelActivity: true, event: { kind: 'compensation' }, compensationHandlerId: handler, ...(parentId ? { parentId } : {}) },
+      { id: handler, type: 'serviceTask' as const, taskType: 'test.log', isForCompensation: true, ...(parentId ? { parentId } : {}) },
+    ];
+    const mine = (businessKey: string, key: string) => calls.filter((call) => call.startsWith(`${key}:${businessKey}:`)).map((call) => call.split(':')[2]);
+
+    it('a compensation throw inside a sub-process compensates what completed there, not before it', async () => {
+      const model = buildModel(
+        'scopedThrow',
+        [
+          { id: 'start', type: 'startEvent' },
+          ...compensable('book', 'unbook'),
+          { id: 'sub', type: 'subProcess' },
+          { id: 'innerStart', type: 'startEvent', parentId: 'sub' },
+          ...compensable('reserve', 'release', 'sub'),
+          { id: 'undoInside', type: 'intermediateThrowEvent', parentId: 'sub', event: { kind: 'compensation' } },
+          { id: 'innerEnd', type: 'endEvent', parentId: 'sub' },
+          { id: 'end', type: 'endEvent' },
+        ],
+        [
+          ['f1', 'start', 'book'],
+          ['f2', 'book', 'sub'],
+          ['f3', 'innerStart', 'reserve'],
+          ['f4', 'reserve', 'undoInside'],
+          ['f5', 'undoInside', 'innerEnd'],
+          ['f6', 'sub', 'end'],
+        ],
+      );
+      const { handle } = await engine.run(model, {}, { businessKey: 'SC-1' });
+      expect(mine('SC-1', 'scopedThrow')).toEqual(['book', 'reserve', 'release']);
+      await engine.record('compensation-scoped-throw', handle);
+    });
+
+    const wholeModel = (key: string, ownHandler: boolean) =>
+      buildModel(
+        key,
+        [
+          { id: 'start', type: 'startEvent' },
+          ...compensable('book', 'unbook'),
+          ...(ownHandler ? compensable('sub', 'cancelOrder').map((spec) => (spec.id === 'sub' ? { id: 'sub', type: 'subProcess' as const } : spec)) : [{ id: 'sub', type: 'subProcess' as const }]),
+          { id: 'innerStart', type: 'startEvent', parentId: 'sub' },
+          ...compensable('reserve', 'release', 'sub'),
+          ...compensable('charge', 'refund', 'sub'),
+          { id: 'innerEnd', type: 'endEvent', parentId: 'sub' },
+          { id: 'undo', type: 'endEvent', event: { kind: 'compensation' } },
+        ],
+        [
+          ['f1', 'start', 'book'],
+          ['f2', 'book', 'sub'],
+          ['f3', 'innerStart', 'reserve'],
+          ['f4', 'reserve', 'charge'],
+          ['f5', 'charge', 'innerEnd'],
+          ['f6', 'sub', 'undo'],
+        ],
+      );
+
+    it('a completed sub-process is compensated as a whole, its inner handlers last first, in its place', async () => {
+      const { handle } = await engine.run(wholeModel('wholeSub', false), {}, { businessKey: 'SC-2' });
+      expect(mine('SC-2', 'wholeSub')).toEqual(['book', 'reserve', 'charge', 'refund', 'release', 'unbook']);
+      await engine.record('compensation-subprocess-whole', handle);
+    });
+
+    it('a completed sub-process with a compensation handler of its own is compensated by that handler alone', async () => {
+      const { handle } = await engine.run(wholeModel('ownHandlerSub', true), {}, { businessKey: 'SC-3' });
+      expect(mine('SC-3', 'ownHandlerSub')).toEqual(['book', 'reserve', 'charge', 'cancelOrder', 'unbook']);
+      await engine.record('compensation-subprocess-own-handler', handle);
+    });
+  });
 });

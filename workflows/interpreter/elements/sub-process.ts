@@ -18,5 +18,6 @@ export const subProcess = activityProcessor<SubProcess>(async (engine, token, no
     undefined,
     startData,
   );
+  engine.compensation.closeScope(node, inner, token.scope);
   if (node.outputs?.length) variables.writeMapped(node.outputs, variables.context(locals), execution.locals);
 });
