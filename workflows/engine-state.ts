@@ -22,11 +22,22 @@ export interface CompletedNode {
   completedAt: string;
 }
 
-/** A token carried over a continue-as-new: it stands at a wait state and resumes waiting there. */
+/**
+ * A token carried over a continue-as-new: it stands at a wait state and resumes waiting there, or
+ * at an embedded sub-process whose own tokens wait inside it (carried with the sub-process's
+ * locals, joins and scope id, so they resume where they were).
+ */
 export type ResumedToken =
   | { kind: 'userTask'; nodeId: string; since: string; viaFlow?: string; execution: number; task: OpenTask }
   | { kind: 'message'; nodeId: string; since: string; viaFlow?: string; name: string; correlationKey?: string; signal?: boolean }
-  | { kind: 'timer'; nodeId: string; since: string; viaFlow?: string; deadline: number };
+  | { kind: 'timer'; nodeId: string; since: string; viaFlow?: string; deadline: number }
+  | { kind: 'subProcess'; nodeId: string; since: string; viaFlow?: string; scopeId: string; locals?: Variables; tokens: ResumedToken[]; joins?: CarriedJoin[] };
+
+/** A parallel join's arrivals so far, by incoming flow: tokens already absorbed there count after a continue-as-new too. */
+export interface CarriedJoin {
+  gatewayId: string;
+  arrivals: [string, number][];
+}
 
 /**
  * A process-level event sub-process start that still listens, carried over a continue-as-new so a
@@ -55,6 +66,10 @@ export interface ResumeState {
   decisions?: DecisionRecord[];
   tokenSeq: number;
   incidentSeq: number;
+  /** Absent from runs before tokens resumed inside sub-processes. */
+  scopeSeq?: number;
+  /** The process-level parallel joins' arrivals (absent from earlier runs). */
+  joins?: CarriedJoin[];
   /** How many runs came before this one (1 after the first continue-as-new). */
   runs: number;
 }

@@ -45,4 +45,9 @@ export const patches = {
    * has one, else by its inner handlers, last first. Before, every throw compensated the whole instance.
    */
   scopedCompensation: 'kf-2026-12-04-scoped-compensation',
+  /**
+   * An instance continues as new also while tokens wait inside embedded sub-processes (not
+   * multi-instance ones): before, only when every token waited at the process level.
+   */
+  continueAsNewInScopes: 'kf-2026-12-04-continue-as-new-in-scopes',
 } as const satisfies Record<string, string>;

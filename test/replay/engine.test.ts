@@ -31,7 +31,7 @@ describe('the interpreter replays every recorded history', () => {
       'service-task', 'user-task', 'script-task', 'exclusive-gateway', 'parallel-gateway', 'inclusive-gateway', 'event-based-gateway',
       'message-catch', 'message-buffered', 'timer-catch', 'timer-boundary-interrupting', 'timer-boundary-cycle', 'terminate-end',
       'error-boundary', 'error-end-subprocess', 'incident-retry', 'subprocess', 'message-boundary-subprocess', 'call-activity',
-      'multi-instance-parallel', 'multi-instance-sequential', 'compensation-end', 'compensation-cancel', 'compensation-scoped-throw', 'compensation-subprocess-whole', 'compensation-subprocess-own-handler', 'move-token',
+      'multi-instance-parallel', 'multi-instance-sequential', 'compensation-end', 'compensation-cancel', 'compensation-scoped-throw', 'compensation-subprocess-whole', 'compensation-subprocess-own-handler', 'continue-as-new-in-sub-process', 'move-token',
       'unhandled-error-end', 'unhandled-error-task', 'error-end-uncaught-before-incidents',
       'event-subprocess-timer-interrupting', 'event-subprocess-timer-non-interrupting', 'event-subprocess-message-interrupting',
       'event-subprocess-message-non-interrupting', 'event-subprocess-error', 'event-subprocess-error-in-subprocess',

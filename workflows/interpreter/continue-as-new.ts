@@ -1,9 +1,11 @@
-import { allHandlersFinished, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, workflowInfo } from '@temporalio/workflow';
 import type { BpmnProcessInput, BpmnProcessResult } from '../contracts';
-import type { ResumeState } from '../engine-state';
-import type { BoundaryEvent } from '../model';
+import type { ResumedToken, ResumeState } from '../engine-state';
+import { patches } from '../patches';
 import type { Engine } from './engine';
 import { isActivityNode } from './graph';
+import { carryJoins } from './joins';
+import type { Scope, Token } from './types';
 
 const defaultHistoryLimit = 4_000;
 /** Ids kept across a run, as the message handler keeps them. */
@@ -11,7 +13,9 @@ const maxCarriedTaskIds = 2_000;
 
 /**
  * Keeps a long-lived instance's history bounded: past the limit (or when Temporal suggests it), at
- * the first quiescent point the run hands its tokens and bookkeeping to a new run of itself.
+ * the first quiescent point the run hands its tokens and bookkeeping to a new run of itself. Tokens
+ * may wait at the process level or inside embedded sub-processes (not multi-instance ones), which
+ * the new run reopens around them.
  */
 export class ContinueAsNew {
   constructor(private readonly engine: Engine) {}
@@ -25,10 +29,29 @@ export class ContinueAsNew {
     });
   }
 
+  /**
+   * Whether the run is still quiescent when it comes to continue: jobs of the activation that
+   * satisfied the point (a timer firing) may have moved a token on in the meantime.
+   */
+  stillQuiescent(): boolean {
+    return this.quiescent() && allHandlersFinished();
+  }
+
   continue(): Promise<never> {
     const { state } = this.engine;
+    const held = this.heldScopes();
+    const carry = (scope: Scope): ResumedToken[] =>
+      [...state.liveTokens.values()]
+        .filter((token) => token.scope === scope)
+        .map((token) => {
+          const inner = held.get(token);
+          if (!inner) return token.resumable!;
+          const joins = carryJoins(inner);
+          return { kind: 'subProcess', nodeId: token.nodeId, since: token.since, ...(token.viaFlow ? { viaFlow: token.viaFlow } : {}), scopeId: inner.id, ...(inner.locals ? { locals: inner.locals } : {}), tokens: carry(inner), ...(joins ? { joins } : {}) };
+        });
+    const rootJoins = carryJoins(state.root);
     const resume: ResumeState = {
-      tokens: [...state.liveTokens.values()].map((token) => token.resumable!),
+      tokens: carry(state.root),
       ...(state.root.listeners ? { eventSubscriptions: [...state.root.subscriptions.values()] } : {}),
       bufferedMessages: state.buffered,
       seenMessageIds: state.seenMessageIds,
@@ -39,24 +62,68 @@ export class ContinueAsNew {
       ...(state.decisions.length > 0 ? { decisions: state.decisions } : {}),
       tokenSeq: state.tokenSeq,
       incidentSeq: state.incidentSeq,
+      scopeSeq: state.scopeSeq,
+      ...(rootJoins ? { joins: rootJoins } : {}),
       runs: (state.input.resume?.runs ?? 0) + 1,
     };
     return continueAsNew<(input: BpmnProcessInput) => Promise<BpmnProcessResult>>({ ...state.input, variables: state.vars, resume });
   }
 
-  /** Every token waits at the process level somewhere it can resume, with nothing else in flight. */
+  /**
+   * Every token waits somewhere it can resume — at the process level, or inside embedded
+   * sub-processes that can be reopened around it — with nothing else in flight.
+   */
   private quiescent(): boolean {
     const { state } = this.engine;
     if (state.liveTokens.size === 0 || state.incidents.size > 0 || state.root.interrupted) return false;
     // A message an event sub-process start just took has not started it yet.
     if (this.engine.subscriptions.inFlight()) return false;
+    const held = this.heldScopes();
+    let nested = false;
     for (const token of state.liveTokens.values()) {
-      if (token.scope !== state.root || token.compensating || !token.resumable || token.waits !== 1) return false;
-      const node = state.model.nodes[token.nodeId];
-      if (!node || (isActivityNode(node) && node.boundaryEventIds.some((id) => state.model.nodes[id]?.type === 'boundaryEvent' && (state.model.nodes[id] as BoundaryEvent).event.kind !== 'compensation'))) {
-        return false;
+      if (token.compensating || !this.watchesNothing(token)) return false;
+      if (token.scope !== state.root) {
+        if (!this.reopenable(token.scope)) return false;
+        nested = true;
       }
+      if (held.has(token)) {
+        if (token.waits !== 0) return false;
+        continue;
+      }
+      if (!token.resumable || token.waits !== 1) return false;
     }
-    return state.openTasks.size === [...state.liveTokens.values()].filter((token) => token.resumable?.kind === 'userTask').length;
+    if (state.openTasks.size !== [...state.liveTokens.values()].filter((token) => token.resumable?.kind === 'userTask').length) return false;
+    // Instances that started before waits inside sub-processes could be carried keep waiting for the process level.
+    return !nested || patched(patches.continueAsNewInScopes);
+  }
+
+  /** No boundary event watches the token's node (a watch cannot be carried). */
+  private watchesNothing(token: Token): boolean {
+    const { model } = this.engine.state;
+    const node = model.nodes[token.nodeId];
+    if (!node) return false;
+    return !(isActivityNode(node) && node.boundaryEventIds.some((id) => model.nodes[id]?.type === 'boundaryEvent' && (model.nodes[id] as { event: { kind: string } }).event.kind !== 'compensation'));
+  }
+
+  /** A scope the next run can reopen: an embedded sub-process (no multi-instance, no event sub-processes listening), up to the process. */
+  private reopenable(scope: Scope): boolean {
+    const { state } = this.engine;
+    for (let current: Scope | undefined = scope; current && current !== state.root; current = current.parent) {
+      const container = state.model.nodes[current.containerId ?? ''];
+      const holder = current.holder;
+      if (!holder || current.interrupted || current.listeners || current.inclusiveLeaders.size > 0) return false;
+      if (container?.type !== 'subProcess' || container.multiInstance || container.triggeredByEvent) return false;
+      if (holder.compensating || holder.nodeId !== container.id || holder.loopCounter) return false;
+    }
+    return true;
+  }
+
+  /** The scopes live tokens run in, by the token at their sub-process. */
+  private heldScopes(): Map<Token, Scope> {
+    const held = new Map<Token, Scope>();
+    for (const token of this.engine.state.liveTokens.values()) {
+      for (let scope: Scope | undefined = token.scope; scope?.holder; scope = scope.parent) held.set(scope.holder, scope);
+    }
+    return held;
   }
 }

@@ -2,6 +2,7 @@ import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/
 import { unmappedNodesRejection, updateRejections, type ProcessInstanceState, type Variables } from '../contracts';
 import { undeclaredFields, validateFormData } from '../forms';
 import { completeTaskUpdate, definitionQuery, messageSignal, migrateInstanceUpdate, moveTokenUpdate, resolveIncidentUpdate, retryIncidentUpdate, stateQuery } from '../handles';
+import type { ResumedToken } from '../engine-state';
 import { isEventSubprocess, type UserTask } from '../model';
 import { patches } from '../patches';
 import type { Engine } from './engine';
@@ -199,7 +200,15 @@ function describe(engine: Engine): ProcessInstanceState {
  */
 function resumedTaskNode(engine: Engine, taskId: string): UserTask | undefined {
   const { state } = engine;
-  const carried = state.input.resume?.tokens.find((token) => token.kind === 'userTask' && token.task.taskId === taskId);
+  const find = (tokens: ResumedToken[]): ResumedToken | undefined => {
+    for (const token of tokens) {
+      if (token.kind === 'userTask' && token.task.taskId === taskId) return token;
+      const inside = token.kind === 'subProcess' ? find(token.tokens) : undefined;
+      if (inside) return inside;
+    }
+    return undefined;
+  };
+  const carried = find(state.input.resume?.tokens ?? []);
   const node = carried ? state.model.nodes[carried.nodeId] : undefined;
   return node?.type === 'userTask' ? node : undefined;
 }

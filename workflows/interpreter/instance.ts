@@ -12,6 +12,7 @@ import { BpmnErrorThrow } from './failures';
 import { ModelGraph } from './graph';
 import { installHandlers } from './handlers';
 import { Incidents } from './incidents';
+import { restoreJoins } from './joins';
 import { MultiInstance } from './multi-instance';
 import { SearchAttributeIndex } from './search-attribute-index';
 import { InstanceState } from './state';
@@ -50,6 +51,7 @@ export async function runInstance(input: BpmnProcessInput): Promise<BpmnProcessR
   if (index.isEnabled) void CancellationScope.nonCancellable(() => index.run());
 
   state.root = tokens.createScope(undefined, undefined, undefined);
+  if (input.resume?.joins) restoreJoins(state.root, input.resume.joins);
   const resumed = input.resume?.tokens;
   const done = tokens
     .runScope(
@@ -62,10 +64,14 @@ export async function runInstance(input: BpmnProcessInput): Promise<BpmnProcessR
       () => 'done' as const,
       (error: unknown) => ({ error }),
     );
-  // The watch for a continue-as-new point must not see the instance's cancellation: the cancel path below compensates first.
-  const continuePoint = CancellationScope.nonCancellable(() => continuation.point()).then(() => 'continue' as const);
-  const outcome = await Promise.race([done, continuePoint]);
-  if (outcome === 'continue') return continuation.continue();
+  let outcome: 'done' | 'continue' | { error: unknown };
+  for (;;) {
+    // The watch for a continue-as-new point must not see the instance's cancellation: the cancel path below compensates first.
+    const continuePoint = CancellationScope.nonCancellable(() => continuation.point()).then(() => 'continue' as const);
+    outcome = await Promise.race([done, continuePoint]);
+    if (outcome !== 'continue') break;
+    if (continuation.stillQuiescent()) return continuation.continue();
+  }
   if (outcome === 'done') {
     state.status = 'completed';
     return { status: 'completed', variables: state.vars };

@@ -55,6 +55,7 @@ export class InstanceState {
     this.decisions = [...(resume?.decisions ?? [])];
     this.tokenSeq = resume?.tokenSeq ?? 0;
     this.incidentSeq = resume?.incidentSeq ?? 0;
+    this.scopeSeq = resume?.scopeSeq ?? 0;
   }
 
   /** The next execution number of a node: the stable part of its task ids and idempotency keys. */

@@ -18,10 +18,11 @@ const maxCompletedNodes = 1_000;
 export class Tokens {
   constructor(private readonly engine: Engine) {}
 
-  createScope(parent: Scope | undefined, locals: Variables | undefined, containerId: string | undefined): Scope {
+  /** A new scope; `carriedId` reopens a sub-process scope a continue-as-new carried, under the id it had. */
+  createScope(parent: Scope | undefined, locals: Variables | undefined, containerId: string | undefined, carriedId?: string): Scope {
     const cancellation = new CancellationScope();
     return {
-      id: parent ? `scope-${++this.engine.state.scopeSeq}` : 'root',
+      id: parent ? (carriedId ?? `scope-${++this.engine.state.scopeSeq}`) : 'root',
       parent,
       ...(containerId !== undefined ? { containerId } : {}),
       locals,

@@ -41,6 +41,8 @@ export interface Scope {
   settle?: { resolve: () => void; reject: (error: unknown) => void };
   /** The escalation boundaries of the sub-process whose content runs here. */
   escalationCatcher?: EscalationCatcher;
+  /** The token at the sub-process whose content runs here (absent for the process). */
+  holder?: Token;
 }
 
 /** One position in the process: it walks from node to node as an async flow of its own. */

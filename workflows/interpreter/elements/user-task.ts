@@ -66,7 +66,7 @@ async function runUserTask(engine: Engine, token: Token, node: UserTask, executi
   const entry: OpenTaskEntry = { task, node, token };
   state.openTasks.set(task.taskId, entry);
   const resumable: ResumedToken | undefined =
-    token.scope === state.root && !node.multiInstance
+    !node.multiInstance
       ? { kind: 'userTask', nodeId: node.id, since: token.since, viaFlow: token.viaFlow, execution: execution.execution, task }
       : undefined;
   try {
