@@ -94,7 +94,8 @@ export type EventDefinition =
   // Waits until the condition holds, re-evaluated whenever the instance's variables change.
   | { kind: 'conditional'; condition: string };
 
-interface NodeBase {
+/** What every flow node has, whatever its kind. */
+export interface NodeBase {
   id: string;
   name?: string;
   /** The embedded sub-process this node sits in; absent at the process level. */

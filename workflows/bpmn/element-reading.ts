@@ -1,4 +1,6 @@
 import type { EventDefinition, FlowNode, FormField, Mapping, MultiInstance, ProcessModel, TimerDefinition } from '../model';
+
+export type { NodeBase } from '../model';
 import { optional, stringAttr } from '../document-reading';
 import { formFieldsFromSchema } from './form-schema';
 import { isIsoCycle, isIsoDuration, isIsoInstant } from './iso-8601';
@@ -7,17 +9,6 @@ import { documentElementId, type ModelProblem, type ModelProblemCode } from './p
 
 export const supportedSummary =
   'supported: start/end/intermediate/boundary events (none, message, timer, error, escalation, compensation, terminate, signal, conditional catch; link throw and catch), service, send, user, script, business rule, receive, manual and plain tasks, call activities, embedded and event sub-processes, exclusive, parallel, inclusive and event-based gateways';
-
-/** What every flow node reads alike: id, name, container, flows (linked later) and kf: mappings. */
-export interface NodeBase {
-  id: string;
-  name?: string;
-  parentId?: string;
-  incoming: string[];
-  outgoing: string[];
-  inputs?: Mapping[];
-  outputs?: Mapping[];
-}
 
 /**
  * The reading the element kinds share (activities' loops and compensation flag, event
@@ -231,6 +222,16 @@ export class ElementReading {
       return undefined;
     }
     return number;
+  }
+
+  /** `latest` or a version number (kf:calledVersion, kf:decisionVersion); undefined when absent or wrong (reported). */
+  versionAttr(id: string, name: string, value: unknown): number | 'latest' | undefined {
+    const version = stringAttr(value);
+    if (version === undefined) return undefined;
+    if (version === 'latest') return 'latest';
+    if (/^[1-9]\d{0,8}$/.test(version)) return Number(version);
+    this.report(id, 'INVALID_ATTRIBUTE', `${name} "${version}" must be "latest" or a version number`);
+    return undefined;
   }
 
   isLink(element: El): boolean {

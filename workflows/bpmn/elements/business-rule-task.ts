@@ -12,13 +12,7 @@ export const businessRuleTask: ElementDefinition<BusinessRuleTask> = {
     if (!decisionRef) reading.report(id, 'MISSING_ATTRIBUTE', 'the business rule task names no decision (kf:decisionRef, the id of a deployed DMN decision)');
     const resultVariable = stringAttr(element.resultVariable);
     if (!resultVariable) reading.report(id, 'MISSING_ATTRIBUTE', 'the business rule task has no kf:resultVariable (where the decision result goes)');
-    const version = stringAttr(element.decisionVersion);
-    let decisionVersion: number | 'latest' | undefined;
-    if (version !== undefined) {
-      if (version === 'latest') decisionVersion = 'latest';
-      else if (/^[1-9]\d{0,8}$/.test(version)) decisionVersion = Number(version);
-      else reading.report(id, 'INVALID_ATTRIBUTE', `kf:decisionVersion "${version}" must be "latest" or a version number`);
-    }
+    const decisionVersion = reading.versionAttr(id, 'kf:decisionVersion', element.decisionVersion);
     return {
       ...reading.activityBase(element, base),
       type: 'businessRuleTask',

@@ -11,13 +11,7 @@ export const callActivity: ElementDefinition<CallActivity> = {
     const id = base.id;
     const calledElement = stringAttr(kfCalledElement(element)) ?? stringAttr(element.calledElement);
     if (!calledElement) reading.report(id, 'MISSING_ATTRIBUTE', 'the call activity names no process to call (kf:calledElement)');
-    const version = stringAttr(element.calledVersion);
-    let calledVersion: number | 'latest' | undefined;
-    if (version !== undefined) {
-      if (version === 'latest') calledVersion = 'latest';
-      else if (/^[1-9]\d{0,8}$/.test(version)) calledVersion = Number(version);
-      else reading.report(id, 'INVALID_ATTRIBUTE', `kf:calledVersion "${version}" must be "latest" or a version number`);
-    }
+    const calledVersion = reading.versionAttr(id, 'kf:calledVersion', element.calledVersion);
     return {
       ...reading.activityBase(element, base),
       type: 'callActivity',
