@@ -3,7 +3,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { findDefinition } from '../db/definitions';
 import { ApiError } from '../api/errors';
 import { findWaitingInstances, startInstance } from '../api/engine/instances';
-import { messageSignalName, processInstanceId, waitingForMessage, type MessageInput, type PublishMessageInput, type PublishMessageResult } from '../workflows/contracts';
+import { processInstanceId, waitingForMessage, type MessageInput, type PublishMessageInput, type PublishMessageResult } from '../workflows/contracts';
+import { messageSignal } from '../workflows/handles';
 import { hasMessageStart } from '../workflows/model';
 import type { ActivityDependencies } from './context';
 
@@ -40,7 +41,7 @@ export function createMessageActivities({ pool, config }: Pick<ActivityDependenc
           try {
             const description = await client.workflow.getHandle(id).describe();
             if (description.status.name !== 'RUNNING') continue;
-            await client.workflow.getHandle(id).signal(messageSignalName, message);
+            await client.workflow.getHandle(id).signal(messageSignal, message);
             delivered.push(id);
             reached += 1;
           } catch (error) {

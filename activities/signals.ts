@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { messageSignalName, waitingForSignal, type MessageInput } from '../workflows/contracts';
+import { waitingForSignal, type MessageInput } from '../workflows/contracts';
+import { messageSignal } from '../workflows/handles';
 import type { SignalPageInput, SignalPageResult } from '../workflows/signal-broadcast';
 import { matchesWaitingFilter, waitingInstancesQuery, type WaitingFilter } from '../runtime/visibility-query';
 
@@ -35,7 +36,7 @@ export function createSignalActivities() {
         const workflowId = execution.execution?.workflowId;
         if (!workflowId || !matchesWaitingFilter(execution, filter)) continue;
         try {
-          await client.workflow.getHandle(workflowId).signal(messageSignalName, signal);
+          await client.workflow.getHandle(workflowId).signal(messageSignal, signal);
           delivered += 1;
         } catch (error) {
           if (!(error instanceof WorkflowNotFoundError)) throw error;

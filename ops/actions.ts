@@ -2,19 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import {
-  migrateInstanceUpdateName,
-  moveTokenUpdateName,
-  resolveIncidentUpdateName,
-  retryIncidentUpdateName,
-  stateQueryName,
-  type MigrateInstanceResult,
-  type MoveTokenInput,
-  type ProcessInstanceState,
-  type ResolveIncidentInput,
-  type RetryIncidentInput,
-  type Variables,
-} from '../workflows/contracts';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { MigrateInstanceResult, MoveTokenInput, ProcessInstanceState, ResolveIncidentInput, RetryIncidentInput, Variables } from '../workflows/contracts';
+import { migrateInstanceUpdate, moveTokenUpdate, resolveIncidentUpdate, retryIncidentUpdate, stateQuery } from '../workflows/handles';
 import type { ProcessModel } from '../workflows/model';
 import { OpsError } from './errors';
 import { nodeOfScheduledEvent, toNumber } from './history';
@@ -145,32 +135,32 @@ export async function resetBeforeNode(client: Client, workflowId: string, option
 /** The interpreter's `state` query. */
 export async function instanceState(client: Client, workflowId: string): Promise<ProcessInstanceState> {
   try {
-    return await client.workflow.getHandle(workflowId).query<ProcessInstanceState>(stateQueryName);
+    return await client.workflow.getHandle(workflowId).query(stateQuery);
   } catch (error) {
     throw mapTemporalError(error, workflowId);
   }
 }
 
-async function update<R>(client: Client, workflowId: string, name: string, input: unknown): Promise<R> {
+async function update<R, A>(client: Client, workflowId: string, definition: UpdateDefinition<R, [A]>, input: A): Promise<R> {
   // No describe first: a closed instance refuses the update itself (mapped to CONFLICT below), and
   // a batch over thousands of instances saves the round trip.
   try {
-    return await client.workflow.getHandle(workflowId).executeUpdate<R, [unknown]>(name, { args: [input] });
+    return await client.workflow.getHandle(workflowId).executeUpdate(definition, { args: [input] });
   } catch (error) {
     throw mapTemporalError(error, workflowId);
   }
 }
 
 export function retryIncident(client: Client, workflowId: string, input: RetryIncidentInput): Promise<unknown> {
-  return update(client, workflowId, retryIncidentUpdateName, input);
+  return update(client, workflowId, retryIncidentUpdate, input);
 }
 
 export function skipIncident(client: Client, workflowId: string, input: ResolveIncidentInput): Promise<unknown> {
-  return update(client, workflowId, resolveIncidentUpdateName, input);
+  return update(client, workflowId, resolveIncidentUpdate, input);
 }
 
 export function moveToken(client: Client, workflowId: string, input: MoveTokenInput): Promise<unknown> {
-  return update(client, workflowId, moveTokenUpdateName, input);
+  return update(client, workflowId, moveTokenUpdate, input);
 }
 
 /**
@@ -199,7 +189,7 @@ export async function migrateInstance(
       missingTargets: missingTargets.map(([, target]) => target),
     });
   }
-  return update<MigrateInstanceResult>(client, workflowId, migrateInstanceUpdateName, { definition, nodeMapping: options.nodeMapping });
+  return update(client, workflowId, migrateInstanceUpdate, { definition, nodeMapping: options.nodeMapping });
 }
 
 /**

@@ -4,14 +4,13 @@ import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload
 import { temporal } from '@temporalio/proto';
 import {
   bpmnProcessWorkflowType,
-  messageSignalName,
   processInstanceId,
-  stateQueryName,
   type BpmnProcessInput,
   type MessageInput,
   type ProcessInstanceState,
   type Variables,
 } from '../../workflows/contracts';
+import { messageSignal, stateQuery } from '../../workflows/handles';
 import type { ProcessModel } from '../../workflows/model';
 import { matchesWaitingFilter, visibilityLiteral, waitingInstancesQuery, type WaitingFilter } from '../../runtime/visibility-query';
 import { ApiError } from '../errors';
@@ -135,7 +134,7 @@ export async function getInstance(client: Client, id: string, admit: (view: Inst
   // Before the query: it asks the instance for its variables, and waits for a worker to answer.
   await admit(view);
   try {
-    view.state = await handle.query<ProcessInstanceState>(stateQueryName);
+    view.state = await handle.query(stateQuery);
   } catch (error) {
     view.stateError = `the state query was not answered: ${(error as Error).message}`;
     if (view.status === 'completed') {
@@ -178,7 +177,7 @@ export async function deliverMessage(client: Client, id: string, message: Messag
   const description = await describe(client, id);
   if (description.status.name !== 'RUNNING') throw new ApiError('CONFLICT', `process instance ${id} is ${statusName(description.status.name)}; it takes no more messages`);
   try {
-    await client.workflow.getHandle(id).signal(messageSignalName, message);
+    await client.workflow.getHandle(id).signal(messageSignal, message);
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) throw new ApiError('CONFLICT', `process instance ${id} closed before the message arrived`);
     throw error;

@@ -12,7 +12,8 @@ import { rejectionReasons } from '../../activities/billing/preprocess';
 import { billDetail, billRun, billSummary, countBillRuns, getBill, getBillRun, getRejection, listBillRuns, listBills, listRejections, usageRejection } from '../../db/billing';
 import { getOrgUnit } from '../../db/org-units';
 import { orgScope } from '../../db/scope';
-import { messageSignalName, processInstanceId } from '../../workflows/contracts';
+import { processInstanceId } from '../../workflows/contracts';
+import { messageSignal } from '../../workflows/handles';
 import type { ApiDependencies } from '../app';
 import { requireOperatorScope, type Role } from '../auth';
 import { startInstance } from '../engine/instances';
@@ -274,7 +275,7 @@ export function createBillingRoutes({ pool, temporal, config, billRuns }: ApiDep
           // Tell the bill's dunning, if it has one; a bill never dunned has nobody to tell.
           await temporal.workflow
             .getHandle(processInstanceId(billingProcessKeys.dunning, body.billNo))
-            .signal(messageSignalName, { name: 'billing.paymentRecorded', correlationKey: body.billNo, messageId: body.paymentRef })
+            .signal(messageSignal, { name: 'billing.paymentRecorded', correlationKey: body.billNo, messageId: body.paymentRef })
             .catch((error: unknown) => {
               if (!(error instanceof WorkflowNotFoundError)) throw error;
             });

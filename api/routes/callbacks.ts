@@ -14,7 +14,8 @@ import {
   recordExternalAudit,
   rememberNonce,
 } from '../../db/external';
-import { messageSignalName, type MessageInput, type Variables } from '../../workflows/contracts';
+import { type MessageInput, type Variables } from '../../workflows/contracts';
+import { messageSignal } from '../../workflows/handles';
 import { callbackSystems, externalMessageNames, type CallbackSystem } from '../../workflows/external';
 import type { ApiDependencies } from '../app';
 import { ApiError, validationError } from '../errors';
@@ -292,7 +293,7 @@ async function handle(tx: CommonQueryMethods, temporal: Client, system: Callback
   await insertReceipt(tx, { ...receipt, outcome: 'delivered', messageName: event.message.name, workflowIds: running });
   const input: MessageInput = { ...event.message, messageId: `${system}:${event.eventId}` };
   for (const workflowId of running) {
-    await temporal.workflow.getHandle(workflowId).signal(messageSignalName, input);
+    await temporal.workflow.getHandle(workflowId).signal(messageSignal, input);
   }
   return { outcome: 'delivered', eventId: event.eventId, workflowIds: running, messageName: event.message.name };
 }

@@ -6,7 +6,8 @@ import { assignTask, claimTask, completableBy, countTasks, getSupervisedTask, ge
 import { systemScope } from '../../db/scope';
 import type { AuthenticatedStaff } from '../auth';
 import type { InboxEvent } from '../inbox-feed';
-import { completeTaskUpdateName, updateRejections, type CompleteTaskInput } from '../../workflows/contracts';
+import { updateRejections, type CompleteTaskInput } from '../../workflows/contracts';
+import { completeTaskUpdate } from '../../workflows/handles';
 import { undeclaredFields } from '../../workflows/forms';
 import type { FormField } from '../../workflows/model';
 import type { ApiDependencies } from '../app';
@@ -291,7 +292,7 @@ export function createTaskRoutes({ pool, temporal, inbox }: ApiDependencies): Ap
         for (let attempt = 0; ; attempt++) {
           try {
             result = await temporal.withDeadline(Date.now() + completeDeadlineMs, () =>
-              temporal.workflow.getHandle(task.workflowId).executeUpdate(completeTaskUpdateName, { args: [input] }),
+              temporal.workflow.getHandle(task.workflowId).executeUpdate(completeTaskUpdate, { args: [input] }),
             );
             break;
           } catch (error) {
