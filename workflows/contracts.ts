@@ -164,7 +164,7 @@ export interface ProcessInstanceState {
   processVersion: number;
   businessKey: string;
   status: InstanceStatus;
-  activeNodes: { tokenId: string; nodeId: string; since: string; loopCounter?: number }[];
+  activeNodes: { tokenId: string; nodeId: string; since: string; loopCounter?: number; phase?: 'activating' | 'active' | 'completing' | 'completed' | 'terminating' }[];
   completedNodes: { nodeId: string; startedAt: string; completedAt: string }[];
   variables: Variables;
   incidents: Incident[];

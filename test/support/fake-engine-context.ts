@@ -52,5 +52,5 @@ export function scope(overrides: Partial<Scope> = {}): Scope {
 }
 
 export function tokenAt(nodeId: string, at: Scope = scope(), extra: { viaFlow?: string; fired?: EventData } = {}): Token {
-  return { id: `t-${nodeId}`, nodeId, scope: at, since: '2026-12-04T00:00:00.000Z', waits: 0, ...extra };
+  return { id: `t-${nodeId}`, nodeId, phase: 'active', scope: at, since: '2026-12-04T00:00:00.000Z', waits: 0, ...extra };
 }

@@ -50,7 +50,7 @@ export class EventSubprocesses {
   interrupt(scope: Scope, eventSubprocess: SubProcess, data: EventData): void {
     scope.interrupted = true;
     scope.listeners?.cancel();
-    for (const token of scope.tokens) token.interrupted = true;
+    for (const token of scope.tokens) token.phase = 'terminating';
     scope.joins.clear();
     scope.inclusiveLeaders.clear();
     const previous = scope.work;

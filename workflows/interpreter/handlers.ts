@@ -184,6 +184,7 @@ function describe(engine: Engine): ProcessInstanceState {
       tokenId: token.id,
       nodeId: token.nodeId,
       since: token.since,
+      phase: token.phase,
       ...(token.loopCounter ? { loopCounter: token.loopCounter } : {}),
     })),
     completedNodes: [...state.completedNodes],

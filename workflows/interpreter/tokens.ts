@@ -57,7 +57,7 @@ export class Tokens {
   }
 
   spawn(scope: Scope, nodeId: string, viaFlow: string | undefined, extra: Partial<Token>): Token {
-    const token: Token = { id: `t${++this.engine.state.tokenSeq}`, nodeId, scope, since: nowIso(), viaFlow, waits: 0, ...extra };
+    const token: Token = { id: `t${++this.engine.state.tokenSeq}`, nodeId, phase: 'activating', scope, since: nowIso(), viaFlow, waits: 0, ...extra };
     scope.tokens.add(token);
     this.engine.state.liveTokens.set(token.id, token);
     scope.work.run(() => this.runToken(token)).then(
@@ -72,7 +72,7 @@ export class Tokens {
    * handler): live, so queries and incidents see it, until `release`.
    */
   detached(nodeId: string, scope: Scope, extra: Partial<Token>): Token {
-    const token: Token = { id: `t${++this.engine.state.tokenSeq}`, nodeId, scope, since: nowIso(), waits: 0, ...extra };
+    const token: Token = { id: `t${++this.engine.state.tokenSeq}`, nodeId, phase: 'active', scope, since: nowIso(), waits: 0, ...extra };
     this.engine.state.liveTokens.set(token.id, token);
     return token;
   }
@@ -82,6 +82,7 @@ export class Tokens {
   }
 
   place(token: Token, nodeId: string, viaFlow: string | undefined): void {
+    token.phase = 'activating';
     token.nodeId = nodeId;
     token.viaFlow = viaFlow;
     token.since = nowIso();
@@ -133,6 +134,7 @@ export class Tokens {
     const { graph } = this.engine;
     for (;;) {
       const node = graph.node(token.nodeId);
+      token.phase = 'active';
       let result: StepResult;
       if (needsStepScope(node)) {
         const stepScope = new CancellationScope();
@@ -159,6 +161,7 @@ export class Tokens {
         token.fired = result.fired;
         continue;
       }
+      token.phase = 'completing';
       this.recordCompletion(node.id, token.since);
       if (result.length === 0) return;
       for (let index = 1; index < result.length; index++) {
@@ -201,7 +204,9 @@ export class Tokens {
     scope.tokens.delete(token);
     this.engine.state.liveTokens.delete(token.id);
     if (token.waits > 0) this.engine.index.mark();
-    if (error !== undefined && scope.error === undefined && !token.interrupted) {
+    const expected = token.phase === 'terminating';
+    token.phase = error === undefined ? 'completed' : 'terminating';
+    if (error !== undefined && scope.error === undefined && !expected) {
       const handler = error instanceof BpmnErrorThrow && !scope.interrupted ? this.engine.catching.errorEventSubprocess(scope.containerId, error) : undefined;
       if (handler && error instanceof BpmnErrorThrow) {
         this.engine.eventSubprocesses.interrupt(scope, handler, { error: { errorCode: error.errorCode, errorMessage: error.message } });

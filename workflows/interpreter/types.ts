@@ -45,10 +45,19 @@ export interface Scope {
   holder?: Token;
 }
 
+/**
+ * Where a token is in its life at its node: `activating` (placed, about to step), `active` (its
+ * step runs: waiting, calling, deciding), `completing` (the step answered; its flows are being
+ * taken), `completed` (its path ended), `terminating` (cancelled with its scope, or by an
+ * interrupting event sub-process: how it ends is expected, whatever it ends with).
+ */
+export type TokenPhase = 'activating' | 'active' | 'completing' | 'completed' | 'terminating';
+
 /** One position in the process: it walks from node to node as an async flow of its own. */
 export interface Token {
   id: string;
   nodeId: string;
+  phase: TokenPhase;
   scope: Scope;
   since: string;
   viaFlow?: string;
@@ -65,8 +74,6 @@ export interface Token {
   loopCounter?: number;
   /** Set on tokens that run a compensation handler (not part of any scope). */
   compensating?: boolean;
-  /** Cancelled by an interrupting event sub-process: its ending is expected, whatever it ended with. */
-  interrupted?: boolean;
   /** While the token runs a sub-process with escalation boundaries: the scope it opens hands escalations here. */
   escalationCatcher?: EscalationCatcher;
 }

@@ -67,6 +67,8 @@ describe('bpmnProcess: continue-as-new while tokens wait inside a sub-process', 
     const state = await engine.waitFor(handle, (current) => current.openTasks.length === 1);
     expect(state.variables).toMatchObject({ rounds: 12, note: 'noted' });
     expect(state.activeNodes.map((node) => node.nodeId).sort()).toEqual(['review', 'work']);
+    // Both are in their step: the sub-process holding its scope, the review waiting for its person.
+    expect(state.activeNodes.map((node) => node.phase)).toEqual(['active', 'active']);
     expect((await handle.describe()).runId).not.toBe(firstRunId);
     await engine.record('continue-as-new-in-sub-process', engine.client.workflow.getHandle(handle.workflowId, firstRunId));
     await handle.executeUpdate(completeTaskUpdateName, { args: [{ taskId: state.openTasks[0]!.taskId, variables: { approved: true }, completedBy: 'x' }] });
