@@ -1,3 +1,4 @@
+import { openKpiAlert, type KpiAlert } from '../../activities/supervision';
 import { z } from 'zod';
 import { listAccountAudit } from '../../db/audit';
 import { listBillingAccounts, billingAccount } from '../../db/crm/billing-accounts';
@@ -128,7 +129,15 @@ const auditEntry = z.object({
 });
 
 /** Key accounts, their contacts and their audit trail. */
-export function createAccountRoutes({ pool, reads, directory }: ApiDependencies): ApiRoutes {
+export function createAccountRoutes({ pool, reads, directory, temporal, config, logger }: ApiDependencies): ApiRoutes {
+  /** A KPI alert (a supervision ticket to the account's manager) must not undo the change that raised it. */
+  const raiseAlert = async (alert: KpiAlert) => {
+    try {
+      await openKpiAlert({ pool, client: temporal, taskQueue: config.KEYFLOW_TASK_QUEUE, now: new Date() }, alert);
+    } catch (error) {
+      logger.warn({ err: error, alert: { cause: alert.cause, accountId: alert.accountId } }, 'could not open the KPI alert ticket');
+    }
+  };
   return new ApiRoutes()
     .add(
       {
@@ -228,8 +237,11 @@ export function createAccountRoutes({ pool, reads, directory }: ApiDependencies)
         response: { status: 200, description: 'the account as changed', schema: keyAccount },
         errors: ['NOT_FOUND', 'CONFLICT'],
       },
-      async ({ req, staff, params, body }) =>
-        changeCreditList(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, body.version, body),
+      async ({ req, staff, params, body }) => {
+        const account = await changeCreditList(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, body.version, body);
+        if (body.creditList === 'black') await raiseAlert({ cause: 'credit_black', accountId: account.id, period: new Date().toISOString().slice(0, 7), title: '信用名单转黑', figures: { creditList: 'black', reason: body.reason, changedBy: staff.username } });
+        return account;
+      },
     )
     .add(
       {
