@@ -101,7 +101,12 @@ const contactFields = {
 };
 const newContactBody = z.object(contactFields).strict();
 const contactChangesBody = z
-  .object({ version, ...contactFields, name: contactFields.name.optional() })
+  .object({
+    version,
+    ...contactFields,
+    name: contactFields.name.optional(),
+    active: z.boolean().optional().describe('false: the contact left (kept on record); a key person leaving opens a KPI alert ticket to the account manager'),
+  })
   .strict()
   .refine((body) => Object.keys(body).length > 1, { message: 'change at least one field besides version' });
 
@@ -287,7 +292,11 @@ export function createAccountRoutes({ pool, reads, directory, temporal, config, 
       },
       async ({ req, staff, params, body }) => {
         const { version: expected, ...changes } = body;
-        return updateContact(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, expected, changes);
+        const contact = await updateContact(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, expected, changes);
+        if (body.active === false && contact.isKeyPerson) {
+          await raiseAlert({ cause: 'key_contact_left', accountId: contact.accountId, period: contact.id, title: `关键联系人离职 ${contact.name}`, figures: { contactId: contact.id, name: contact.name, title: contact.title, changedBy: staff.username } });
+        }
+        return contact;
       },
     )
     .add(

@@ -209,7 +209,7 @@ describe('supervision tickets through the API', () => {
     expect(await counts()).toEqual(before);
   });
 
-  it('opens one alert ticket for a revenue drop after a bill run, none on a second evaluation, and one when the account turns black', async () => {
+  it('opens one alert ticket for a revenue drop after a bill run, none on a second evaluation, one when the account turns black and one when its key contact leaves', async () => {
     // given bills of three periods around 1,000 yuan, then one of 400
     const bill = (period: string, total: number) => database.pool.query(sql.type(z.object({}))`
       INSERT INTO bills (billing_account_id, account_id, org_unit_id, period, period_start, period_end, time_zone, currency, minor_digits, status, bill_no,
@@ -237,10 +237,15 @@ describe('supervision tickets through the API', () => {
     expect((await call(sessions.guangzhou!, 'PUT', `/api/accounts/${account.accountId}/credit-list`, { version: await version(), creditList: 'none', reason: '已缴清' })).status).toBe(200);
     expect((await call(sessions.guangzhou!, 'PUT', `/api/accounts/${account.accountId}/credit-list`, { version: await version(), creditList: 'black', reason: '再次欠费' })).status).toBe(200);
 
-    // then one alert ticket for the black list
+    // and the key contact leaves (marked inactive), the change saved twice
+    const contactVersion = async () => (await call(sessions.tianheManager!, 'GET', `/api/accounts/${account.accountId}/contacts`)).body.items[0].version as number;
+    expect((await call(sessions.tianheManager!, 'PATCH', `/api/contacts/${account.contactId}`, { version: await contactVersion(), active: false, notes: '已离职' })).status).toBe(200);
+    expect((await call(sessions.tianheManager!, 'PATCH', `/api/contacts/${account.contactId}`, { version: await contactVersion(), active: false })).status).toBe(200);
+
+    // then one alert ticket for the black list, and one for the contact
     const alerts = await database.pool.any(sql.type(z.object({ id: z.string(), cause: z.string(), status: z.string() }))`
       SELECT id, cause->>'cause' AS cause, status FROM supervision_tickets WHERE kind = 'alert' ORDER BY id`);
-    expect(alerts.map((row) => row.cause)).toEqual(['revenue_drop', 'credit_black']);
+    expect(alerts.map((row) => row.cause)).toEqual(['revenue_drop', 'credit_black', 'key_contact_left']);
     await eventually(() => nodesOf(database.pool, alerts[1]!.id), (nodes) => nodes[0]?.state === 'in_progress', 'the black-list alert reaches the manager');
   }, 120_000);
 });
