@@ -485,6 +485,8 @@ export function createSupervisionRoutes({ pool, temporal, config }: ApiDependenc
           if (contactName === null) throw new ApiError('UNPROCESSABLE', `contact ${body.contactId} is not a contact of account ${accountId}`, { field: 'body.contactId' });
         }
         const task = await openTaskOf(staff, node, ['work']);
+        // The engine takes the visit first: a refused completion leaves no visit behind.
+        await complete(task, staff, { result: `走访 ${body.visitedOn}${contactName ? `，会见 ${contactName}` : ''}：${body.notes}`.slice(0, 8000), outcome: 'done' });
         const visitId = await pool.transaction(async (tx) => {
           const id = await tx.oneFirst(sql.type(z.object({ id: z.coerce.string() }))`
             INSERT INTO supervision_visits (ticket_id, account_id, org_unit_id, manager, visited_on, contact_id, contact_name, notes)
@@ -500,7 +502,6 @@ export function createSupervisionRoutes({ pool, temporal, config }: ApiDependenc
           });
           return id;
         });
-        await complete(task, staff, { result: `走访 ${body.visitedOn}${contactName ? `，会见 ${contactName}` : ''}：${body.notes}`.slice(0, 8000), outcome: 'done' });
         return { ticketId: ticket.id, visitId };
       },
     );

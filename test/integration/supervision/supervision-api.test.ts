@@ -1,6 +1,8 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { evaluateRevenueAlerts } from '../../../activities/supervision';
+import { startSupervisionInstance, supervisionInstanceId } from '../../../api/engine/supervision';
+import { insertNodes, insertTicket } from '../../../db/supervision';
 import { login, seedOrgTree, testOrg, type Session } from '../../support/auth';
 import { eventually } from '../../support/complaint';
 import { createAccountFixture, type AccountFixture } from '../../support/crm';
@@ -208,6 +210,44 @@ describe('supervision tickets through the API', () => {
 
     expect(await counts()).toEqual(before);
   });
+
+  it("records a visit on a visit ticket as its manager: the visit is kept and the ticket closes", async () => {
+    // given a visit ticket for the account, as supervision-visits.bpmn opens it
+    const dueAt = inDays(21);
+    const ticketId = await database.pool.transaction(async (tx) => {
+      const id = (await insertTicket(
+        tx,
+        {
+          kind: 'visit', title: '客户走访（A 类）', priority: 2, dueAt, remindAt: inDays(18), accountIds: [account.accountId], attachments: [],
+          orgUnitId: testOrg.tianhe, issuedByUnitId: testOrg.tianhe, issuedByUsername: null, cause: { cause: 'visit', class: 'A' }, dedupeKey: `visit:${account.accountId}:test`,
+        },
+        supervisionInstanceId,
+      ))!;
+      await insertNodes(tx, { ticketId: id, parentId: null, reviewer: null, dueAt, step: `issue:${id}`, targets: [{ kind: 'manager', orgUnitId: testOrg.tianhe, assignee: staff.tianheManager.username }] });
+      return id;
+    });
+    await startSupervisionInstance(stack.api.temporal, database.pool, stack.config.KEYFLOW_TASK_QUEUE, { ticketId, orgUnitId: testOrg.tianhe, startedBy: 'test' });
+    const [node] = await eventually(() => nodesOf(database.pool, ticketId), (nodes) => nodes[0]?.state === 'in_progress', 'the visit reaches the manager');
+    await waitingAt(node!.id, 'work');
+    const visit = (session: Session, body: unknown) => call(session, 'POST', `/api/supervision-tickets/${ticketId}/visits`, body);
+
+    // when someone else, a future date or another account's contact is given: refused
+    expect((await visit(sessions.areaManager!, { visitedOn: '2026-11-30', notes: '走访' })).status).toBe(404);
+    expect((await visit(sessions.tianhe!, { visitedOn: '2026-11-30', notes: '走访' })).status).toBe(403);
+    expect((await visit(sessions.tianheManager!, { visitedOn: '2099-01-01', notes: '走访' })).status).toBe(400);
+    expect((await visit(sessions.tianheManager!, { visitedOn: '2026-11-30', contactId: 'CT99999999', notes: '走访' })).status).toBe(422);
+
+    // when the manager records it
+    const recorded = await visit(sessions.tianheManager!, { visitedOn: '2026-11-30', contactId: account.contactId, notes: '续约意向明确' });
+
+    // then the visit is kept, and the ticket closes
+    expect(recorded.status).toBe(201);
+    const visits = await database.pool.any(sql.type(z.object({ ticket_id: z.string(), contact_name: z.string().nullable(), manager: z.string() }))`
+      SELECT ticket_id, contact_name, manager FROM supervision_visits WHERE account_id = ${account.accountId}`);
+    expect(visits).toEqual([{ ticket_id: ticketId, contact_name: '张伟', manager: staff.tianheManager.username }]);
+    await eventually(() => call(sessions.tianheManager!, 'GET', `/api/supervision-tickets/${ticketId}`), (answer) => answer.body.status === 'closed', 'the visit ticket closes');
+    expect((await visit(sessions.tianheManager!, { visitedOn: '2026-11-30', notes: '又一次' })).status).toBe(409);
+  }, 60_000);
 
   it('opens one alert ticket for a revenue drop after a bill run, none on a second evaluation, one when the account turns black and one when its key contact leaves', async () => {
     // given bills of three periods around 1,000 yuan, then one of 400
