@@ -144,6 +144,16 @@ describe('supervision tickets through the API', () => {
     expect((await call(sessions.outsider!, 'GET', `/api/supervision-tickets/${ticketId}`)).status).toBe(404);
     expect((await report('outsider', nsManager.id, { kind: 'progress', text: '?' })).status).toBe(404);
 
+    // when the issuer extends the deadline (a city cannot; an earlier or past deadline is refused)
+    const extend = (who: string, body: unknown) => call(sessions[who]!, 'POST', `/api/supervision-tickets/${ticketId}/extend`, body);
+    expect((await extend('guangzhou', { deadline: inDays(6), reason: '客户出差' })).status).toBe(403);
+    expect((await extend('province', { deadline: new Date(Date.now() - 60_000).toISOString(), reason: '客户出差' })).status).toBe(400);
+    expect((await extend('province', { deadline: inDays(4), reason: '客户出差' })).status).toBe(422);
+    const extended = await extend('province', { deadline: inDays(6), reason: '客户出差' });
+    expect(extended.status).toBe(200);
+    expect(Date.parse(extended.body.deadline)).toBeGreaterThan(Date.now() + 5.9 * 86_400_000);
+    expect((await nodesOf(database.pool, ticketId)).length).toBe(7);
+
     // when every branch comes back up and is accepted
     expect((await report('areaManager', areaManager.id, { kind: 'result', text: '下月十日前续约', outcome: 'done' })).status).toBe(201);
     await waitingAt(areaManager.id, 'review');
@@ -177,7 +187,7 @@ describe('supervision tickets through the API', () => {
     expect(late.body.error.details.reason).toBe('TICKET_CLOSED');
     expect(await counts()).toEqual(before);
     const audit = await database.pool.anyFirst(sql.type(z.object({ action: z.string() }))`SELECT DISTINCT action FROM audit_log WHERE entity_id = ${ticketId} ORDER BY action`);
-    expect(audit).toEqual(expect.arrayContaining(['supervision.issue', 'supervision.passDown', 'supervision.progress', 'supervision.report', 'supervision.sendBack', 'supervision.accept', 'supervision.close']));
+    expect(audit).toEqual(expect.arrayContaining(['supervision.issue', 'supervision.passDown', 'supervision.progress', 'supervision.report', 'supervision.sendBack', 'supervision.accept', 'supervision.extend', 'supervision.close']));
 
     // and the statistics count the branches per unit
     const stats = await call(sessions.province!, 'GET', `/api/supervision-tickets/stats?orgUnitId=${testOrg.guangzhou}`);
