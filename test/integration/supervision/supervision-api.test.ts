@@ -4,7 +4,9 @@ import { evaluateRevenueAlerts } from '../../../activities/supervision';
 import { startSupervisionInstance, supervisionInstanceId } from '../../../api/engine/supervision';
 import { insertNodes, insertTicket } from '../../../db/supervision';
 import { login, seedOrgTree, testOrg, type Session } from '../../support/auth';
-import { eventually } from '../../support/complaint';
+import { completeTaskUpdateName } from '../../../workflows/contracts';
+import { startInstance } from '../../../api/engine/instances';
+import { deployComplaint, eventually, insertTicket as insertTroubleTicket, tasksOf } from '../../support/complaint';
 import { createAccountFixture, type AccountFixture } from '../../support/crm';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startExternalStack, type ExternalStack } from '../../support/external';
@@ -297,5 +299,42 @@ describe('supervision tickets through the API', () => {
       SELECT id, cause->>'cause' AS cause, status FROM supervision_tickets WHERE kind = 'alert' ORDER BY id`);
     expect(alerts.map((row) => row.cause)).toEqual(['revenue_drop', 'credit_black', 'key_contact_left']);
     await eventually(() => nodesOf(database.pool, alerts[1]!.id), (nodes) => nodes[0]?.state === 'in_progress', 'the black-list alert reaches the manager');
+  }, 120_000);
+  it('opens one alert ticket when a complaint is re-opened a second time', async () => {
+    // given a complaint of the account, run by the shipped complaint process
+    const complaint = await deployComplaint(database.pool);
+    const ticket = await insertTroubleTicket(database.pool, { accountId: account.accountId, orgUnitId: testOrg.tianhe, externalId: `RE-${Date.now()}` });
+    const workflowId = `complaint:${ticket.id}`;
+    await startInstance(stack.api.temporal, stack.config.KEYFLOW_TASK_QUEUE, {
+      definition: complaint,
+      businessKey: ticket.id,
+      variables: { ticketId: ticket.id, accountId: account.accountId, ticketType: 'fault', category: 'network', channel: 'phone', severity: 'major', priority: 2 },
+      customerId: account.accountId,
+      orgUnitId: testOrg.tianhe,
+      startedBy: 'test',
+    });
+    const finish = async (nodeId: string, variables: Record<string, unknown>) => {
+      const task = (await eventually(() => tasksOf(database.pool, workflowId), (tasks) => tasks.some((row) => row.node_id === nodeId && row.status === 'open'), `${nodeId} opens`)).find(
+        (row) => row.node_id === nodeId && row.status === 'open',
+      )!;
+      await stack.workflows.getHandle(workflowId).executeUpdate(completeTaskUpdateName, { args: [{ taskId: task.id, variables, completedBy: 'test' }] });
+    };
+    const alertsFor = () =>
+      database.pool.anyFirst(sql.type(z.object({ id: z.string() }))`SELECT id FROM supervision_tickets WHERE kind = 'alert' AND cause->>'cause' = 'complaint_reopened' AND cause->>'period' = ${ticket.id}`);
+
+    // when the customer is unsatisfied once: no alert
+    await finish('handle', { resolution: '已修复', rootCause: 'network_fault', compensationKind: 'none' });
+    await finish('survey', { satisfied: false, score: 2 });
+    await finish('handle', { resolution: '再次修复', rootCause: 'network_fault', compensationKind: 'none' });
+    expect(await alertsFor()).toEqual([]);
+
+    // when unsatisfied a second time
+    await finish('survey', { satisfied: false, score: 1 });
+
+    // then one alert ticket to the account's manager
+    const [alert] = await eventually(alertsFor, (ids) => ids.length > 0, 'the re-open alert');
+    await eventually(() => nodesOf(database.pool, alert!), (nodes) => nodes[0]?.assignee === staff.tianheManager.username, 'the alert reaches the manager');
+    expect(await alertsFor()).toHaveLength(1);
+    await stack.workflows.getHandle(workflowId).terminate('test over').catch(() => undefined);
   }, 120_000);
 });
