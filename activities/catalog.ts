@@ -65,6 +65,19 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   'orders.notify': "Notify an order's customer (key contact) or customer manager by SMS (and the manager's inbox)",
   'orders.projectNotice': "Remind the group of an overdue project task of an order, or escalate it to the order unit's supervisors",
 
+  // supervision tickets (processes/supervision.bpmn, supervision-node.bpmn, the recurring models)
+  'supervision.open': 'Open a supervision ticket: in progress; returns its branches (the units and managers it was issued to), deadline and reminder time',
+  'supervision.node': 'Start one branch of a supervision ticket: unit or manager, who holds it, who reviews it, when it is due',
+  'supervision.passDown': 'Open the branches below a unit (units and customer managers named in the pass-down form, comma-separated)',
+  'supervision.record': 'Record what came up from a branch (report), or the review: sent back with a reason, or accepted',
+  'supervision.close': 'Close a supervision ticket once every branch is accepted',
+  'supervision.remind': 'Remind whoever holds an open branch of a supervision ticket before its deadline: SMS and an inbox notice',
+  'supervision.escalate': "Escalate a supervision ticket's overdue branches to the issuer and to each overdue unit's supervisor",
+  'supervision.deadline': "Read a supervision ticket's deadline and reminder time after an extension",
+  'supervision.openWeeklyPlans': 'Open a weekly work-plan ticket for every active customer manager (once per ISO week); returns the ticket ids',
+  'supervision.openVisits': 'Open a visit ticket for every key account whose class is due (months by class, class by tier); returns the ticket ids',
+  'supervision.revenueAlerts': "After a bill run: open an alert ticket for every account whose billed revenue fell beyond the threshold against its trailing average",
+
   // ops
 };
 

@@ -7,6 +7,7 @@ import { createMessageActivities } from './messages';
 import { createOpsActivities } from './ops';
 import { createOrderActivities } from './orders';
 import { createSignalActivities } from './signals';
+import { createSupervisionActivities } from './supervision';
 import { createTicketActivities } from './tickets';
 
 export type { ActivityDependencies } from './context';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createTicketActivities(deps),
     ...createOrderActivities(deps),
     ...createSignalActivities(),
+    ...createSupervisionActivities(deps),
   };
 }
 

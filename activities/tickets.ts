@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
@@ -6,6 +7,7 @@ import { bpmnErrorType } from '../workflows/contracts';
 import type { ActivityDependencies } from './context';
 import { endpointFor } from './external/endpoints';
 import { createNotifyClient } from './external/notify';
+import { openKpiAlert } from './supervision';
 import { defineServiceTask, once } from './external/service-task';
 import { renderTemplate } from './external/templates';
 
@@ -312,6 +314,17 @@ const compensationRow = z.object({
 
 export function createTicketActivities(deps: ActivityDependencies) {
   const { pool } = deps;
+
+  /** A complaint re-opened twice is a KPI alert (预警): a supervision ticket to the account's manager, once per complaint. */
+  async function alertOnSecondReopen(ticketId: string): Promise<void> {
+    const ticket = await pool.one(sql.type(z.object({ account_id: z.string(), reopen_count: z.number(), title: z.string() }))`
+      SELECT account_id, reopen_count, title FROM trouble_tickets WHERE id = ${ticketId}`);
+    if (ticket.reopen_count < 2) return;
+    await openKpiAlert(
+      { pool, client: Context.current().client, taskQueue: deps.config.KEYFLOW_TASK_QUEUE, now: deps.now() },
+      { cause: 'complaint_reopened', accountId: ticket.account_id, period: ticketId, title: `投诉二次重开 ${ticketId}`, figures: { troubleTicketId: ticketId, reopenCount: ticket.reopen_count, title: ticket.title } },
+    );
+  }
   const notify = once(() => createNotifyClient(endpointFor(deps.config, 'notify'), deps.logger));
 
   return {
@@ -338,10 +351,12 @@ export function createTicketActivities(deps: ActivityDependencies) {
     /** One step of the ticket's life: its state, SLA clock, audit row and event (once per step, however often retried). */
     'tickets.record': defineServiceTask('tickets.record', recordInput, deps, async (input, call) => {
       const ticketId = ticketOf(call.workflowId);
-      return pool.transaction(async (tx) => {
+      const recorded = await pool.transaction(async (tx) => {
         const ticket = await lockTicket(tx, ticketId, call.workflowId);
         return recordStep(tx, ticket, input, call.workflowId, call.idempotencyKey);
       });
+      if (input.event === 'reopen') await alertOnSecondReopen(ticketId);
+      return recorded;
     }),
 
     /**

@@ -27,6 +27,7 @@ import { createHealthRouter, healthRouteSpec } from './routes/health';
 import { createModelingRoutes } from './routes/modeling';
 import { createTaskRoutes } from './routes/tasks';
 import { createBillingRoutes } from './routes/billing';
+import { createSupervisionRoutes } from './routes/supervision';
 import { createTroubleTicketRoutes } from './routes/trouble-tickets';
 import { createProductOrderRoutes } from './routes/product-orders';
 import { createSignalRoutes } from './routes/signals';
@@ -83,6 +84,8 @@ export function createApp(deps: ApiDependencies): Express {
     createAuthRoutes(deps),
     createAccountRoutes(deps),
     createCatalogueRoutes(deps),
+    // before the case routes: /api/supervision-tickets/stats is not a ticket id
+    createSupervisionRoutes(deps),
     createCaseRoutes(deps),
     createAdminRoutes(deps),
     createTaskRoutes(deps),

@@ -1,3 +1,4 @@
+import { openKpiAlert, type KpiAlert } from '../../activities/supervision';
 import { z } from 'zod';
 import { listAccountAudit } from '../../db/audit';
 import { listBillingAccounts, billingAccount } from '../../db/crm/billing-accounts';
@@ -100,7 +101,12 @@ const contactFields = {
 };
 const newContactBody = z.object(contactFields).strict();
 const contactChangesBody = z
-  .object({ version, ...contactFields, name: contactFields.name.optional() })
+  .object({
+    version,
+    ...contactFields,
+    name: contactFields.name.optional(),
+    active: z.boolean().optional().describe('false: the contact left (kept on record); a key person leaving opens a KPI alert ticket to the account manager'),
+  })
   .strict()
   .refine((body) => Object.keys(body).length > 1, { message: 'change at least one field besides version' });
 
@@ -128,7 +134,15 @@ const auditEntry = z.object({
 });
 
 /** Key accounts, their contacts and their audit trail. */
-export function createAccountRoutes({ pool, reads, directory }: ApiDependencies): ApiRoutes {
+export function createAccountRoutes({ pool, reads, directory, temporal, config, logger }: ApiDependencies): ApiRoutes {
+  /** A KPI alert (a supervision ticket to the account's manager) must not undo the change that raised it. */
+  const raiseAlert = async (alert: KpiAlert) => {
+    try {
+      await openKpiAlert({ pool, client: temporal, taskQueue: config.KEYFLOW_TASK_QUEUE, now: new Date() }, alert);
+    } catch (error) {
+      logger.warn({ err: error, alert: { cause: alert.cause, accountId: alert.accountId } }, 'could not open the KPI alert ticket');
+    }
+  };
   return new ApiRoutes()
     .add(
       {
@@ -228,8 +242,11 @@ export function createAccountRoutes({ pool, reads, directory }: ApiDependencies)
         response: { status: 200, description: 'the account as changed', schema: keyAccount },
         errors: ['NOT_FOUND', 'CONFLICT'],
       },
-      async ({ req, staff, params, body }) =>
-        changeCreditList(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, body.version, body),
+      async ({ req, staff, params, body }) => {
+        const account = await changeCreditList(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, body.version, body);
+        if (body.creditList === 'black') await raiseAlert({ cause: 'credit_black', accountId: account.id, period: new Date().toISOString().slice(0, 7), title: '信用名单转黑', figures: { creditList: 'black', reason: body.reason, changedBy: staff.username } });
+        return account;
+      },
     )
     .add(
       {
@@ -275,7 +292,11 @@ export function createAccountRoutes({ pool, reads, directory }: ApiDependencies)
       },
       async ({ req, staff, params, body }) => {
         const { version: expected, ...changes } = body;
-        return updateContact(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, expected, changes);
+        const contact = await updateContact(pool, { actor: staff.username, requestId: String(req.id) }, staff, params.id, expected, changes);
+        if (body.active === false && contact.isKeyPerson) {
+          await raiseAlert({ cause: 'key_contact_left', accountId: contact.accountId, period: contact.id, title: `关键联系人离职 ${contact.name}`, figures: { contactId: contact.id, name: contact.name, title: contact.title, changedBy: staff.username } });
+        }
+        return contact;
       },
     )
     .add(

@@ -284,23 +284,7 @@ export function createTaskRoutes({ pool, temporal, inbox }: ApiDependencies): Ap
             fields: undeclared,
           });
         }
-        const input: CompleteTaskInput = { taskId: task.id, variables: body.variables, completedBy: staff.username };
-        let result: unknown;
-        // The inbox row is written by the activity that opens the task, a moment before the
-        // instance takes its result in: a completion in that moment is refused as "no such task"
-        // by the instance's validator (which records nothing), so it is asked again, briefly.
-        for (let attempt = 0; ; attempt++) {
-          try {
-            result = await temporal.withDeadline(Date.now() + completeDeadlineMs, () =>
-              temporal.workflow.getHandle(task.workflowId).executeUpdate(completeTaskUpdate, { args: [input] }),
-            );
-            break;
-          } catch (error) {
-            const notYetOpen = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === updateRejections.taskNotFound;
-            if (!notYetOpen || attempt >= openingRetryDelaysMs.length) throw completionError(error, task.id);
-            await new Promise((resolve) => setTimeout(resolve, openingRetryDelaysMs[attempt]));
-          }
-        }
+        const result = await completeThroughEngine(temporal, task, { taskId: task.id, variables: body.variables, completedBy: staff.username });
         await recordAudit(pool, { actor: staff.username, requestId: String(req.id) }, {
           action: 'task.complete',
           entityType: 'human_task',
@@ -314,6 +298,28 @@ export function createTaskRoutes({ pool, temporal, inbox }: ApiDependencies): Ap
         return { taskId: task.id, completedBy: staff.username, result };
       },
     );
+}
+
+/**
+ * Hands a completion to the task's instance (the `completeTask` update) and answers once the engine
+ * accepted it; the caller has checked who may complete and what the form takes.
+ * @throws ApiError NOT_FOUND (instance gone), CONFLICT (task not open), UNPROCESSABLE (form refused), UNAVAILABLE (no answer in time)
+ */
+export async function completeThroughEngine(temporal: ApiDependencies['temporal'], task: Pick<HumanTask, 'id' | 'workflowId'>, input: CompleteTaskInput): Promise<unknown> {
+  // The inbox row is written by the activity that opens the task, a moment before the
+  // instance takes its result in: a completion in that moment is refused as "no such task"
+  // by the instance's validator (which records nothing), so it is asked again, briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await temporal.withDeadline(Date.now() + completeDeadlineMs, () =>
+        temporal.workflow.getHandle(task.workflowId).executeUpdate(completeTaskUpdate, { args: [input] }),
+      );
+    } catch (error) {
+      const notYetOpen = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === updateRejections.taskNotFound;
+      if (!notYetOpen || attempt >= openingRetryDelaysMs.length) throw completionError(error, task.id);
+      await new Promise((resolve) => setTimeout(resolve, openingRetryDelaysMs[attempt]));
+    }
+  }
 }
 
 /** Waits between asking an instance again that has not yet taken in a task its inbox shows (≈1.5 s in all). */

@@ -80,9 +80,11 @@ export async function updateContact(
   scope: OrgScoped,
   id: string,
   version: number,
-  changes: Partial<ContactFields>,
+  changes: Partial<ContactFields> & { active?: boolean },
 ): Promise<Contact> {
   const sets = [];
+  // A contact who left (离职) stays on record, inactive; a key person leaving raises a KPI alert (api/routes/accounts.ts).
+  if (changes.active !== undefined) sets.push(sql.fragment`active = ${changes.active}`);
   if (changes.name !== undefined) sets.push(sql.fragment`name = ${changes.name}`);
   if (changes.title !== undefined) sets.push(sql.fragment`title = ${changes.title}`);
   if (changes.role !== undefined) sets.push(sql.fragment`role = ${changes.role}`);

@@ -140,11 +140,12 @@ const supervisionColumns = sql.fragment`
   v.updated_at AS "updatedAt"`;
 
 /**
- * Supervision tickets the caller's unit deals with: those addressed to a unit in its subtree, and
- * those it (or a unit below it) issued.
+ * Supervision tickets the caller's unit deals with: those addressed to a unit in its subtree (as a
+ * whole, or a branch of it), and those it (or a unit below it) issued.
  */
 function supervisionScope(scope: OrgScoped) {
-  return sql.fragment`(${orgScope(scope, sql.identifier(['v', 'org_unit_id']))} OR ${orgScope(scope, sql.identifier(['v', 'issued_by_unit_id']))})`;
+  return sql.fragment`(${orgScope(scope, sql.identifier(['v', 'org_unit_id']))} OR ${orgScope(scope, sql.identifier(['v', 'issued_by_unit_id']))}
+    OR EXISTS (SELECT FROM supervision_nodes n WHERE n.ticket_id = v.id AND ${orgScope(scope, sql.identifier(['n', 'org_unit_id']))}))`;
 }
 
 export async function listSupervisionTickets(

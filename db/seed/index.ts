@@ -4,6 +4,7 @@ import { recordAudit } from '../audit';
 import { industries } from '../crm/common';
 import { Random } from './random';
 import {
+  areaManagerLogin,
   areasPerCounty,
   catalogueFrom,
   cities,
@@ -108,6 +109,10 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
         RETURNING id`);
       staffIds.set(member.username, id);
     }
+    const areaManagerOf = (areaId: string) => {
+      const [, cityCode, countyCode, areaCode] = areaId.split('-');
+      return staffIds.get(areaManagerLogin(`${cityCode!.toLowerCase()}-${countyCode!.toLowerCase()}`, areaCode!));
+    };
     const managersOf = (countyId: string) => {
       const [, cityCode, countyCode] = countyId.split('-');
       const prefix = `${cityCode!.toLowerCase()}-${countyCode!.toLowerCase()}`;
@@ -163,7 +168,11 @@ export async function seedDemoData(pool: DatabasePool, options: SeedOptions): Pr
       const name = `${city.short}${random.pick(nameCharacters)}${random.pick(nameCharacters)}${random.pick(industrySuffixes[industry]!)}`;
       const createdAt = historyFrom + random.int(0, 900) * day + random.int(0, day - 1);
       const creditLimit = { gold: 50_000_000, silver: 10_000_000, bronze: 2_000_000 }[tier];
-      const manager = random.pick(managersOf(county.id));
+      const countyManager = random.pick(managersOf(county.id));
+      // Every other account of an area has the area's own manager (drawn without the generator, so
+      // the rest of the operator is what it was before areas had managers).
+      const areaManager = orgUnitId === county.id || index % 2 === 1 ? undefined : areaManagerOf(orgUnitId);
+      const manager = areaManager ?? countyManager;
       accounts.push([
         accountId,
         name,

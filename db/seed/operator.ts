@@ -27,7 +27,11 @@ export interface DemoStaff {
   roles: Role[];
 }
 
-/** Staff in every role: province-wide roles at the top, supervisors and clerks per city, managers per county. */
+/**
+ * Staff in every role: province-wide roles at the top, supervisors and clerks per city, a supervisor
+ * and two managers per county, one manager per area — so a supervision ticket can be walked down
+ * 市 → 县 → 区域 to the customer managers.
+ */
 export function demoStaff(): DemoStaff[] {
   const staff: DemoStaff[] = [
     { username: 'admin', displayName: '系统管理员', orgUnitId: 'GD', roles: ['admin'] },
@@ -45,11 +49,21 @@ export function demoStaff(): DemoStaff[] {
       { username: `${prefix}.billing`, displayName: `${city.short}账务`, orgUnitId: cityId, roles: ['billing_clerk'] },
     );
     for (const [code, name] of city.counties) {
+      const countyLogin = `${prefix}-${code.toLowerCase()}`;
       for (const index of [1, 2]) {
         staff.push({
-          username: `${prefix}-${code.toLowerCase()}.cm${index}`,
+          username: `${countyLogin}.cm${index}`,
           displayName: `${name}客户经理${index}`,
           orgUnitId: `${cityId}-${code}`,
+          roles: ['customer_manager'],
+        });
+      }
+      staff.push({ username: `${countyLogin}.supervisor`, displayName: `${name}督办主管`, orgUnitId: `${cityId}-${code}`, roles: ['supervisor'] });
+      for (const [areaCode, areaName] of areasPerCounty) {
+        staff.push({
+          username: areaManagerLogin(countyLogin, areaCode),
+          displayName: `${name}${areaName}客户经理`,
+          orgUnitId: `${cityId}-${code}-${areaCode}`,
           roles: ['customer_manager'],
         });
       }
@@ -58,8 +72,13 @@ export function demoStaff(): DemoStaff[] {
   return staff;
 }
 
+/** The customer manager of an area (`gz-th-a1.cm1`): accounts of the area may have them as manager. */
+export function areaManagerLogin(countyLogin: string, areaCode: string): string {
+  return `${countyLogin}-${areaCode.toLowerCase()}.cm1`;
+}
+
 /** The logins `keyflow start` prints. */
-export const demoLogins = ['admin', 'designer', 'ops', 'supervisor', 'billing', 'gz.supervisor', 'gz.dispatcher', 'gz-th.cm1'];
+export const demoLogins = ['admin', 'designer', 'ops', 'supervisor', 'billing', 'gz.supervisor', 'gz.dispatcher', 'gz-th.supervisor', 'gz-th.cm1', 'gz-th-a1.cm1'];
 
 export const products = [
   { id: 'DIA-100M', name: '互联网专线 100M', category: 'internet', monthly: 300_000, oneOff: 200_000, newPrice: 260_000, network: 'DIA', bandwidthMbps: 100 },

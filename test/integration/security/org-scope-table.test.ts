@@ -80,6 +80,11 @@ describe('org scope at every door: each route × each admitted role × another o
     'post /api/tasks/{id}/complete': { variables: { approved: true } },
     'post /api/troubleTicket/{id}/actions': { action: 'note', text: 'test' },
     'patch /api/productOrder/{id}': { state: 'cancelled', cancellationReason: 'test' },
+    'post /api/supervision-tickets/{id}/nodes/{nodeId}/pass-down': { units: ['GD-GZ-TH-A1'] },
+    'post /api/supervision-tickets/{id}/nodes/{nodeId}/reports': { kind: 'progress', text: 'test' },
+    'post /api/supervision-tickets/{id}/nodes/{nodeId}/review': { accepted: true },
+    'post /api/supervision-tickets/{id}/extend': { deadline: '2099-01-01T00:00:00Z', reason: 'test' },
+    'post /api/supervision-tickets/{id}/visits': { visitedOn: '2026-01-05', notes: 'test' },
   };
 
   /** Query strings a route needs besides its path. */
