@@ -4,7 +4,9 @@ import { evaluateRevenueAlerts } from '../../../activities/supervision';
 import { startSupervisionInstance, supervisionInstanceId } from '../../../api/engine/supervision';
 import { insertNodes, insertTicket } from '../../../db/supervision';
 import { login, seedOrgTree, testOrg, type Session } from '../../support/auth';
-import { completeTaskUpdateName } from '../../../workflows/contracts';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { completeTaskUpdateName, updateRejections } from '../../../workflows/contracts';
 import { startInstance } from '../../../api/engine/instances';
 import { deployComplaint, eventually, insertTicket as insertTroubleTicket, tasksOf } from '../../support/complaint';
 import { createAccountFixture, type AccountFixture } from '../../support/crm';
@@ -317,7 +319,23 @@ describe('supervision tickets through the API', () => {
       const task = (await eventually(() => tasksOf(database.pool, workflowId), (tasks) => tasks.some((row) => row.node_id === nodeId && row.status === 'open'), `${nodeId} opens`)).find(
         (row) => row.node_id === nodeId && row.status === 'open',
       )!;
-      await stack.workflows.getHandle(workflowId).executeUpdate(completeTaskUpdateName, { args: [{ taskId: task.id, variables, completedBy: 'test' }] });
+      // The inbox row is written a moment before the instance takes the opened task in: until then
+      // it refuses the completion as TaskNotFound, as the task API knows and asks again.
+      await eventually(
+        () =>
+          stack.workflows
+            .getHandle(workflowId)
+            .executeUpdate(completeTaskUpdateName, { args: [{ taskId: task.id, variables, completedBy: 'test' }] })
+            .then(
+              () => true,
+              (error: unknown) => {
+                if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === updateRejections.taskNotFound) return false;
+                throw error;
+              },
+            ),
+        (done) => done,
+        `${nodeId} completes`,
+      );
     };
     const alertsFor = () =>
       database.pool.anyFirst(sql.type(z.object({ id: z.string() }))`SELECT id FROM supervision_tickets WHERE kind = 'alert' AND cause->>'cause' = 'complaint_reopened' AND cause->>'period' = ${ticket.id}`);
