@@ -136,6 +136,7 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
     const status = () => pool.maybeOneFirst(sql.type(z.object({ status: z.string() }))`SELECT status FROM bill_runs LIMIT 1`);
     let last = '';
     let workerRss = 0;
+    let approved = false;
     for (;;) {
       workerRss = Math.max(workerRss, rssMb(worker.pid!));
       const now = (await status()) ?? 'starting';
@@ -144,7 +145,12 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
         last = now;
         await mark(now);
       }
-      if (now === 'awaiting_approval') await completeOpenTask(client, pool, handle.workflowId, { approved: true, comment: 'bench' }, 'bench-clerk', 600_000);
+      // Once: the status stays awaiting_approval until the decision's activity has run, and a
+      // second completion would wait for a task that never opens again.
+      if (now === 'awaiting_approval' && !approved) {
+        await completeOpenTask(client, pool, handle.workflowId, { approved: true, comment: 'bench' }, 'bench-clerk', 600_000);
+        approved = true;
+      }
       if (now === 'publishing' || now === 'completed') break;
       if (now === 'rejected' || now === 'failed') throw new Error(`the run ended ${now}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
