@@ -123,7 +123,7 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
         .then((row) => row ?? { records_in: 0, records_rated: 0 });
     const mark = async (now: string) => {
       const row = await counters();
-      marks.push({ status: now, atMs: performance.now(), workerCpuMs: cpuMsOfTree(worker!.pid!), postgresCpuMs: cpuMsOfTree(postmaster), recordsIn: row.records_in, recordsRated: row.records_rated });
+      marks.push({ status: now, atMs: performance.now(), workerCpuMs: cpuMsOfTree(worker!.pid!), postgresCpuMs: postgresCpuMs(postmaster), recordsIn: row.records_in, recordsRated: row.records_rated });
     };
     await mark('starting');
     const handle = await startBillingCycle(client, pool, taskQueue, `2025-03-bench-${records}-${Date.now()}`, {
@@ -279,6 +279,32 @@ function phaseFigures(marks: readonly PhaseMark[]) {
     };
   }
   return table;
+}
+
+/**
+ * CPU time PostgreSQL has used so far: the postmaster's own, that of the backends it has reaped
+ * (its cutime and cstime: a pool closing idle connections ends backends during a phase) and that
+ * of the live ones. Counting live backends only made a phase's figure drop when a backend exited.
+ */
+function postgresCpuMs(postmaster: number): number {
+  const fieldsOf = (pid: number): string[] | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // After the command (which may hold spaces): state, ppid, …, utime (14th), stime, cutime, cstime.
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return null; // gone meanwhile
+    }
+  };
+  const own = fieldsOf(postmaster);
+  if (!own) return 0;
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = fieldsOf(Number(entry));
+    if (fields && Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10; // 100 clock ticks a second
 }
 
 /** PostgreSQL's resident memory now: its largest process (shared buffers count in every backend that touched them, so a sum would overcount). */
