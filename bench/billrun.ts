@@ -18,7 +18,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -33,7 +33,7 @@ import { loadConfig, projectRoot, type Config } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { startServices } from '../runtime/services';
 import { administer } from './support/database';
-import { peakRssMb, rssMb, startKeyflowProcess } from './support/processes';
+import { cpuMsOfTree, peakRssMb, rssMb, startKeyflowProcess } from './support/processes';
 import { completeOpenTask, seedOperator, startBillingCycle } from '../test/support/billing';
 import { seedOrgTree } from '../test/support/auth';
 import { benchmarkPlan, randomOf } from './rating-fixtures';
@@ -105,12 +105,27 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
       { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, KEYFLOW_TASK_QUEUE: taskQueue, KEYFLOW_USAGE_INBOX: inbox, LOG_LEVEL: 'info', KEYFLOW_SIM_ENABLED: 'false' },
       path.join(config.KEYFLOW_DATA_DIR, `worker-${records}.log`),
       'worker running',
+      // e.g. BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=.data/prof" to see where the worker's CPU goes.
+      (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     );
     console.log(`${records.toLocaleString('en')} records for ${accounts.toLocaleString('en')} accounts ready in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s (${files.length} files); running the cycle`);
 
     // --- timed: collection to issued bills ---
     const started = performance.now();
     const phases: Record<string, number> = {};
+    // At each change of the run's status: the clock, the CPU the worker and PostgreSQL have used
+    // and the run's counters, so each phase gets its seconds, its CPU per process and its rows/s.
+    const postmaster = (await postgresPids())[0]!;
+    const marks: PhaseMark[] = [];
+    const counters = () =>
+      pool
+        .maybeOne(sql.type(z.object({ records_in: z.coerce.number(), records_rated: z.coerce.number() }))`SELECT records_in, records_rated FROM bill_runs LIMIT 1`)
+        .then((row) => row ?? { records_in: 0, records_rated: 0 });
+    const mark = async (now: string) => {
+      const row = await counters();
+      marks.push({ status: now, atMs: performance.now(), workerCpuMs: cpuMsOfTree(worker!.pid!), postgresCpuMs: postgresCpuMs(postmaster), recordsIn: row.records_in, recordsRated: row.records_rated });
+    };
+    await mark('starting');
     const handle = await startBillingCycle(client, pool, taskQueue, `2025-03-bench-${records}-${Date.now()}`, {
       period: '2025-03',
       cycleDay: 1,
@@ -121,19 +136,28 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
     const status = () => pool.maybeOneFirst(sql.type(z.object({ status: z.string() }))`SELECT status FROM bill_runs LIMIT 1`);
     let last = '';
     let workerRss = 0;
+    let approved = false;
     for (;;) {
       workerRss = Math.max(workerRss, rssMb(worker.pid!));
       const now = (await status()) ?? 'starting';
       if (now !== last) {
         phases[now] = Math.round((performance.now() - started) / 100) / 10;
         last = now;
+        await mark(now);
       }
-      if (now === 'awaiting_approval') await completeOpenTask(client, pool, handle.workflowId, { approved: true, comment: 'bench' }, 'bench-clerk', 600_000);
+      // Once: the status stays awaiting_approval until the decision's activity has run, and a
+      // second completion would wait for a task that never opens again.
+      if (now === 'awaiting_approval' && !approved) {
+        await completeOpenTask(client, pool, handle.workflowId, { approved: true, comment: 'bench' }, 'bench-clerk', 600_000);
+        approved = true;
+      }
       if (now === 'publishing' || now === 'completed') break;
       if (now === 'rejected' || now === 'failed') throw new Error(`the run ended ${now}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (performance.now() - started) / 1000;
+    const phaseTable = phaseFigures(marks);
+    const postgresRssMb = postgresRssNow(postmaster);
     await handle.terminate('benchmark measured up to issued bills');
 
     // Sampled every 100 ms while the cycle ran; the worker's own high-water mark also counts its
@@ -163,6 +187,8 @@ async function benchOneSize(config: Config, templateUrl: string, temporalAddress
       balanced: run.records_in === run.records_rated + run.records_rejected + run.records_duplicate + run.records_deferred,
       batches: run.batches_total,
       phasesAtSeconds: phases,
+      phases: phaseTable,
+      postgresRssMb,
       durablePostgres: true,
       loadAverage: Number((readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '0')),
     };
@@ -220,6 +246,81 @@ async function writeUsage(inbox: string, numbers: readonly string[], records: nu
     files.push(file);
   }
   return files;
+}
+
+interface PhaseMark {
+  status: string;
+  atMs: number;
+  workerCpuMs: number;
+  postgresCpuMs: number;
+  recordsIn: number;
+  recordsRated: number;
+}
+
+/**
+ * What each phase (a status of the run, until the next) cost: seconds, CPU seconds of the worker
+ * and of PostgreSQL (postmaster and backends) — their sum over the seconds is how many of the two
+ * cores the phase kept busy — and the rows it moved: records collected while collecting, records
+ * rated (and drafted into bills) while rating.
+ */
+function phaseFigures(marks: readonly PhaseMark[]) {
+  const table: Record<string, { seconds: number; workerCpuSec: number; postgresCpuSec: number; rows?: number; rowsPerSec?: number }> = {};
+  for (let index = 1; index < marks.length; index += 1) {
+    const from = marks[index - 1]!;
+    const to = marks[index]!;
+    const seconds = (to.atMs - from.atMs) / 1000;
+    // The status at `from` lasted until `to`; 'starting' is the workflow's start, before the run row exists.
+    const rows = from.status === 'collecting' ? to.recordsIn - from.recordsIn : from.status === 'rating' ? to.recordsRated - from.recordsRated : undefined;
+    table[from.status] = {
+      seconds: Math.round(seconds * 10) / 10,
+      workerCpuSec: Math.round((to.workerCpuMs - from.workerCpuMs) / 100) / 10,
+      postgresCpuSec: Math.round((to.postgresCpuMs - from.postgresCpuMs) / 100) / 10,
+      ...(rows === undefined ? {} : { rows, rowsPerSec: seconds > 0 ? Math.round(rows / seconds) : 0 }),
+    };
+  }
+  return table;
+}
+
+/**
+ * CPU time PostgreSQL has used so far: the postmaster's own, that of the backends it has reaped
+ * (its cutime and cstime: a pool closing idle connections ends backends during a phase) and that
+ * of the live ones. Counting live backends only made a phase's figure drop when a backend exited.
+ */
+function postgresCpuMs(postmaster: number): number {
+  const fieldsOf = (pid: number): string[] | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // After the command (which may hold spaces): state, ppid, …, utime (14th), stime, cutime, cstime.
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return null; // gone meanwhile
+    }
+  };
+  const own = fieldsOf(postmaster);
+  if (!own) return 0;
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = fieldsOf(Number(entry));
+    if (fields && Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10; // 100 clock ticks a second
+}
+
+/** PostgreSQL's resident memory now: its largest process (shared buffers count in every backend that touched them, so a sum would overcount). */
+function postgresRssNow(postmaster: number): number {
+  let largest = rssMb(postmaster);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat = '';
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) largest = Math.max(largest, rssMb(Number(entry)));
+  }
+  return largest;
 }
 
 /** This bench's PostgreSQL: the postmaster listening on its port and the backends it forked. */

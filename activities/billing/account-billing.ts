@@ -162,7 +162,21 @@ export function billAccount(
     if (adjustment.currency !== account.currency) throw new AccountBillingError(account.billingAccountId, `adjustment ${adjustment.id} is in ${adjustment.currency}, the account in ${account.currency}`);
     if (adjustment.remainingMinor > 0) oneOffs.push({ id: `adj-${adjustment.id}`, kind: adjustment.kind, description: adjustment.description, amount: adjustment.remainingMinor });
   }
-  const rated = usageResult.events.map((event) => ({ ...event, usageRecordId: idOf.get(event.key)! }));
+  // Spelled out rather than spread: a spread plus a key is several times slower per record in V8, and this runs for every record of a run.
+  const rated = usageResult.events.map(
+    (event): RatedRecord => ({
+      key: event.key,
+      startMs: event.startMs,
+      subscriptionId: event.subscriptionId,
+      tariffId: event.tariffId,
+      category: event.category,
+      units: event.units,
+      freeUnits: event.freeUnits,
+      bundleId: event.bundleId,
+      chargeSub: event.chargeSub,
+      usageRecordId: idOf.get(event.key)!,
+    }),
+  );
   if (terms.length === 0 && rated.length === 0 && oneOffs.length === 0) return { rated, rejected, bill: null, minorDigits };
 
   let bill: BillComputation;

@@ -11,7 +11,7 @@ import type { Logger } from '../../runtime/logger';
 import { callPartner, type PartnerEndpoint } from '../external/http';
 import { usagePage, type UsageRecord } from '../external/wire';
 import type { BulkDatabase } from './bulk';
-import { loadRecords, type CollectOptions } from './collect';
+import { loadRecords, type CollectOptions, type DeliveryLine } from './collect';
 import type { GuidingContext } from './guiding';
 import type { RawUsage } from './preprocess';
 
@@ -93,8 +93,8 @@ export async function collectFeed(
         guiding,
         file.id,
         async function* () {
-          let index = 0;
-          for (const record of page.records) yield [(index += 1), rawUsageOfFeed(record)] as [number, RawUsage];
+          // A page is one batch of lines.
+          yield page.records.map((record, index): DeliveryLine => [index + 1, rawUsageOfFeed(record)]);
         },
         options,
       );

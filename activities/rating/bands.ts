@@ -57,34 +57,88 @@ export function buildBandTimeline(timeBands: TimeBands, timeZone: string, fromMs
     bandOf.push(index);
   };
 
-  let day = first.startOf('day');
-  while (day.toMillis() < toMs) {
-    const date = day.toISODate()!;
-    const dayType: DayType = holidays.has(date) ? 'holiday' : weekdays[day.weekday - 1]!;
-    const schedule = scheduleOf.get(dayType) ?? scheduleOf.get(weekdays[day.weekday - 1]!);
+  const offsetAt = (instant: number): number => DateTime.fromMillis(instant, { zone: timeZone }).offset * 60_000;
+  const at = (date: CivilDate, clock: string): number => {
+    const [hour, minute] = clock.split(':').map(Number);
+    return localInstant(date, hour!, minute!, offsetAt);
+  };
+  let date: CivilDate = { year: first.year, month: first.month, day: first.day };
+  let dayStart = at(date, '00:00');
+  const timelineFrom = dayStart;
+  while (dayStart < toMs) {
+    const iso = isoDate(date);
+    const weekday = weekdays[(new Date(Date.UTC(date.year, date.month - 1, date.day)).getUTCDay() + 6) % 7]!;
+    const dayType: DayType = holidays.has(iso) ? 'holiday' : weekday;
+    const schedule = scheduleOf.get(dayType) ?? scheduleOf.get(weekday);
     if (!schedule) throw new RatingError('INVALID_PLAN', `no time band schedule covers ${dayType}`);
-    const next = day.plus({ days: 1 }).startOf('day');
-    const at = (clock: string): number => {
-      if (clock === '24:00') return next.toMillis();
-      const [hour, minute] = clock.split(':').map(Number);
-      return DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour, minute }, { zone: timeZone }).toMillis();
-    };
-    push(day.toMillis(), schedule.band);
+    const nextDate = nextCivilDate(date);
+    const next = at(nextDate, '00:00');
+    const boundary = (clock: string): number => (clock === '24:00' ? next : at(date, clock));
+    push(dayStart, schedule.band);
     for (const part of schedule.intervals) {
-      push(at(part.from), part.band);
-      if (part.to !== '24:00') push(at(part.to), schedule.band);
+      push(boundary(part.from), part.band);
+      if (part.to !== '24:00') push(boundary(part.to), schedule.band);
     }
-    day = next;
+    date = nextDate;
+    dayStart = next;
   }
   if (bands.length > 255) throw new RatingError('INVALID_PLAN', 'more than 255 time bands');
   const timeline: BandTimeline = {
     bands,
     starts: Float64Array.from(starts),
     bandOf: Uint8Array.from(bandOf),
-    from: first.startOf('day').toMillis(),
-    to: day.toMillis(),
+    from: timelineFrom,
+    to: dayStart,
   };
   return timeline;
+}
+
+interface CivilDate {
+  year: number;
+  month: number;
+  day: number;
+}
+
+function nextCivilDate(date: CivilDate): CivilDate {
+  const next = new Date(Date.UTC(date.year, date.month - 1, date.day + 1));
+  return { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() };
+}
+
+function isoDate(date: CivilDate): string {
+  return `${String(date.year).padStart(4, '0')}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
+}
+
+/**
+ * The instant a local wall-clock time names, resolved the way the timeline promises: a time that
+ * occurs twice (the hour repeated when clocks go back) at its first occurrence, a time that never
+ * occurs (the hour skipped when they go forward) at the first instant after the gap — the
+ * transition itself. luxon's own resolution is not usable here: it reads a skipped time with the
+ * offset from before the change (02:30 becomes 03:30, one gap-length after the gap ends) and, in
+ * zones west of UTC and in Europe, a repeated time at its second occurrence.
+ * `offsetAt` gives the zone's UTC offset (ms) at an instant.
+ */
+export function localInstant(date: CivilDate, hour: number, minute: number, offsetAt: (instant: number) => number): number {
+  const wall = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
+  // No zone changes its offset twice within two days, so the offsets a day either side are the
+  // only candidates; a candidate is real when the zone's clock shows `wall` at it.
+  const offsetBefore = offsetAt(wall - 86_400_000);
+  const offsetAfter = offsetAt(wall + 86_400_000);
+  const candidates = offsetBefore === offsetAfter ? [wall - offsetBefore] : [wall - offsetBefore, wall - offsetAfter].sort((a, b) => a - b);
+  for (const candidate of candidates) if (candidate + offsetAt(candidate) === wall) return candidate;
+  if (offsetAfter <= offsetBefore) {
+    // Both readings failed with the clock going back: the offsets a day away did not describe this
+    // stretch (a zone that changed twice); fall back to the reading with the offset in force then.
+    return wall - offsetAt(wall - offsetBefore);
+  }
+  // In the gap: the transition lies after `wall - offsetAfter` and at or before `wall - offsetBefore`.
+  let low = wall - offsetAfter;
+  let high = wall - offsetBefore;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (offsetAt(middle) === offsetBefore) low = middle;
+    else high = middle;
+  }
+  return high;
 }
 
 /** Index of the segment holding `instant` (binary search). @throws RatingError OUTSIDE_TIMELINE */
