@@ -1,28 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { createActivities } from '../../../activities';
 import { timerStartEvent } from '../../../api/engine/schedules';
 import { insertNodes, insertTicket } from '../../../db/supervision';
-import { loadConfig } from '../../../runtime/config';
-import { timeSkippingServerExecutable } from '../../../runtime/services/time-skipping';
-import { bpmnProcessWorkflowType, completeTaskUpdateName, processInstanceId, type BpmnProcessInput, type CompleteTaskInput } from '../../../workflows/contracts';
-import type { ProcessModel } from '../../../workflows/model';
+import { processInstanceId } from '../../../workflows/contracts';
 import { timerSchedule } from '../../../workflows/timers';
-import { seedOrgTree, testOrg } from '../../support/auth';
+import { testOrg } from '../../support/auth';
 import { eventually } from '../../support/complaint';
-import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { simControl, simControlHeaders } from '../../support/external';
-import { testLogger, workflowBundle } from '../../support/services';
-import { createSupervisionStaff, deploySupervision, nodesOf, openTasksOf, supervisionNoticesOf } from '../../support/supervision';
-import { replayHistoryDir } from '../engine/harness';
+import { nodesOf, supervisionNoticesOf } from '../../support/supervision';
+import { createSupervisionWorkflows, type SupervisionWorkflows } from '../../support/supervision-workflows';
 
 const hours = (n: number) => n * 3_600_000;
 const days = (n: number) => n * 86_400_000;
@@ -35,65 +23,26 @@ const days = (n: number) => n * 86_400_000;
  * does not run: the test starts each round as its schedule would, at the schedule's times.
  */
 describe('supervision: deadlines and the weekly plan on the time-skipping test server', () => {
-  let env: TestWorkflowEnvironment;
-  let database: TestDatabase;
-  let worker: Worker;
-  let running: Promise<void>;
-  let models: Awaited<ReturnType<typeof deploySupervision>>;
-  let staff: Awaited<ReturnType<typeof createSupervisionStaff>>;
-  const taskQueue = `supervision-${randomUUID()}`;
-  const sim = simControl(`http://${process.env.KEYFLOW_SIM_HOST ?? '127.0.0.1'}:${process.env.KEYFLOW_SIM_PORT}`, simControlHeaders());
+  let harness: SupervisionWorkflows;
+  let env: SupervisionWorkflows['env'];
+  let database: SupervisionWorkflows['database'];
+  let models: SupervisionWorkflows['models'];
+  let staff: SupervisionWorkflows['staff'];
 
   beforeAll(async () => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
-    } catch {
-      // installed already in this process
-    }
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: timeSkippingServerExecutable() } } });
-    database = await createTestDatabase();
-    await seedOrgTree(database.pool);
-    staff = await createSupervisionStaff(database.pool, String(Date.now() % 10_000));
-    models = await deploySupervision(database.pool);
-    const config = loadConfig({ ...process.env, DATABASE_URL: database.url });
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities({ pool: database.pool, config, logger: testLogger, now: () => new Date() }),
-    });
-    running = worker.run();
+    harness = await createSupervisionWorkflows('supervision');
+    ({ env, database, models, staff } = harness);
   }, 120_000);
+  afterAll(() => harness?.stop());
 
-  afterAll(async () => {
-    worker?.shutdown();
-    await running?.catch(() => undefined);
-    await env?.teardown();
-    await database?.drop();
-  });
-
-  const start = (model: ProcessModel, businessKey: string, variables: Record<string, unknown> = {}) =>
-    env.client.workflow.start(bpmnProcessWorkflowType, {
-      taskQueue,
-      workflowId: processInstanceId(model.key, businessKey),
-      args: [{ definition: model, businessKey, variables, startedBy: 'test', indexSearchAttributes: false } satisfies BpmnProcessInput],
-    });
-  const waitingAt = async (nodeId: string, taskNode: string) =>
-    (await eventually(() => openTasksOf(database.pool, nodeId), (tasks) => tasks.some((task) => task.node_id === taskNode), `${nodeId} waits at ${taskNode}`)).find((task) => task.node_id === taskNode)!;
-  const complete = async (nodeId: string, taskNode: string, variables: Record<string, unknown>, completedBy: string) => {
-    const task = await waitingAt(nodeId, taskNode);
-    await env.client.workflow.getHandle(`supervision-node:${nodeId}`).executeUpdate(completeTaskUpdateName, { args: [{ taskId: task.id, variables, completedBy } satisfies CompleteTaskInput] });
-  };
+  const start: SupervisionWorkflows['start'] = (...args) => harness.start(...args);
+  const complete: SupervisionWorkflows['complete'] = (...args) => harness.complete(...args);
+  const record: SupervisionWorkflows['record'] = (...args) => harness.record(...args);
+  const finished: SupervisionWorkflows['finished'] = (...args) => harness.finished(...args);
+  const ticketStatus: SupervisionWorkflows['ticketStatus'] = (...args) => harness.ticketStatus(...args);
+  const sim = simControl(`http://${process.env.KEYFLOW_SIM_HOST ?? '127.0.0.1'}:${process.env.KEYFLOW_SIM_PORT}`, simControlHeaders());
   const smsTo = async (mobile: string, workflowId: string) =>
     (await sim.ledger({ system: 'notify', idempotencyKeyPrefix: `${workflowId}/` })).entries.filter((entry) => (entry.request as { to?: string }).to === mobile);
-  const record = async (name: string, handle: WorkflowHandle) => {
-    if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;
-    const history = await handle.fetchHistory();
-    fs.writeFileSync(path.join(replayHistoryDir, `${name}.json`), `${JSON.stringify({ workflowId: handle.workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
-  };
-  /** Awaiting a result would let the test server skip time to the next timer anywhere: these poll instead. */
-  const finished = (handle: WorkflowHandle) => eventually(() => handle.describe(), (description) => description.status.name === 'COMPLETED', `${handle.workflowId} completes`);
-  const ticketStatus = (id: string) => database.pool.oneFirst(sql.type(z.object({ status: z.string() }))`SELECT status FROM supervision_tickets WHERE id = ${id}`);
 
   it('reminds the open branches before the deadline and escalates the overdue one to the issuer and its supervisor', async () => {
     // given a ticket from Guangzhou to two Tianhe managers, due in two days, reminded a day before
