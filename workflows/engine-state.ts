@@ -25,13 +25,36 @@ export interface CompletedNode {
 /**
  * A token carried over a continue-as-new: it stands at a wait state and resumes waiting there, or
  * at an embedded sub-process whose own tokens wait inside it (carried with the sub-process's
- * locals, joins and scope id, so they resume where they were).
+ * locals, joins and scope id, so they resume where they were), or at a multi-instance activity
+ * whose iterations in flight wait in their bodies.
  */
 export type ResumedToken =
   | { kind: 'userTask'; nodeId: string; since: string; viaFlow?: string; execution: number; task: OpenTask }
   | { kind: 'message'; nodeId: string; since: string; viaFlow?: string; name: string; correlationKey?: string; signal?: boolean }
   | { kind: 'timer'; nodeId: string; since: string; viaFlow?: string; deadline: number }
-  | { kind: 'subProcess'; nodeId: string; since: string; viaFlow?: string; scopeId: string; locals?: Variables; tokens: ResumedToken[]; joins?: CarriedJoin[] };
+  | { kind: 'subProcess'; nodeId: string; since: string; viaFlow?: string; scopeId: string; locals?: Variables; tokens: ResumedToken[]; joins?: CarriedJoin[] }
+  | {
+      kind: 'multiInstance';
+      nodeId: string;
+      since: string;
+      viaFlow?: string;
+      /** The input collection as it was evaluated when the activity started (not evaluated again). */
+      items: unknown[];
+      /** The output element of each iteration so far, by index. */
+      results: unknown[];
+      /** Indexes of the iterations that completed. */
+      completed: number[];
+      /** The iterations in flight, each waiting in its body. */
+      iterations: CarriedIteration[];
+    };
+
+/** One multi-instance iteration a continue-as-new carried: its index, execution number and where its body waits. */
+export interface CarriedIteration {
+  index: number;
+  execution: number;
+  /** A user task or receive task's wait, or (for a sub-process body) the sub-process with its tokens. */
+  body: ResumedToken;
+}
 
 /** A parallel join's arrivals so far, by incoming flow: tokens already absorbed there count after a continue-as-new too. */
 export interface CarriedJoin {

@@ -50,4 +50,11 @@ export const patches = {
    * multi-instance ones): before, only when every token waited at the process level.
    */
   continueAsNewInScopes: 'kf-2026-12-04-continue-as-new-in-scopes',
+  /**
+   * A multi-instance activity keeps its progress where a continue-as-new can carry it, and the
+   * instance continues as new while iterations wait in user tasks, receive tasks or sub-processes.
+   * Before, it did not while a multi-instance ran (a sequential receive task's wait was carried as
+   * the activity's, restarting its iterations).
+   */
+  continueAsNewInMultiInstance: 'kf-2026-12-06-continue-as-new-in-multi-instance',
 } as const satisfies Record<string, string>;

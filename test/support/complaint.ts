@@ -89,14 +89,4 @@ export function tasksOf(pool: DatabasePool, workflowId: string) {
     SELECT id, node_id, status, candidate_groups, assignee, due_at, org_unit_id FROM human_tasks WHERE workflow_id = ${workflowId} ORDER BY created_at, id`);
 }
 
-/** Polls until `read` yields something `accept` takes (the worker and the test share the clock of real time). */
-export async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (accept(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(`${what}: never happened; last ${JSON.stringify(last)}`);
-}
+export { eventually } from './eventually';

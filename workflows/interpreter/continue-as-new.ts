@@ -14,8 +14,8 @@ const maxCarriedTaskIds = 2_000;
 /**
  * Keeps a long-lived instance's history bounded: past the limit (or when Temporal suggests it), at
  * the first quiescent point the run hands its tokens and bookkeeping to a new run of itself. Tokens
- * may wait at the process level or inside embedded sub-processes (not multi-instance ones), which
- * the new run reopens around them.
+ * may wait at the process level, inside embedded sub-processes, which the new run reopens around
+ * them, and in multi-instance iterations, which it goes on with.
  */
 export class ContinueAsNew {
   constructor(private readonly engine: Engine) {}
@@ -40,14 +40,33 @@ export class ContinueAsNew {
   continue(): Promise<never> {
     const { state } = this.engine;
     const held = this.heldScopes();
+    const carrySubProcess = (token: Token, inner: Scope): ResumedToken => {
+      const joins = carryJoins(inner);
+      return { kind: 'subProcess', nodeId: token.nodeId, since: token.since, ...(token.viaFlow ? { viaFlow: token.viaFlow } : {}), scopeId: inner.id, ...(inner.locals ? { locals: inner.locals } : {}), tokens: carry(inner), ...(joins ? { joins } : {}) };
+    };
     const carry = (scope: Scope): ResumedToken[] =>
       [...state.liveTokens.values()]
         .filter((token) => token.scope === scope)
-        .map((token) => {
+        .map((token): ResumedToken => {
+          const progress = token.multiInstance;
+          if (progress) {
+            return {
+              kind: 'multiInstance',
+              nodeId: token.nodeId,
+              since: token.since,
+              ...(token.viaFlow ? { viaFlow: token.viaFlow } : {}),
+              items: progress.items,
+              results: progress.results,
+              completed: [...progress.completed],
+              iterations: [...progress.inFlight.values()].map((iteration) => ({
+                index: iteration.index,
+                execution: iteration.execution,
+                body: iteration.scope ? carrySubProcess(token, iteration.scope) : iteration.resumable!,
+              })),
+            };
+          }
           const inner = held.get(token);
-          if (!inner) return token.resumable!;
-          const joins = carryJoins(inner);
-          return { kind: 'subProcess', nodeId: token.nodeId, since: token.since, ...(token.viaFlow ? { viaFlow: token.viaFlow } : {}), scopeId: inner.id, ...(inner.locals ? { locals: inner.locals } : {}), tokens: carry(inner), ...(joins ? { joins } : {}) };
+          return inner ? carrySubProcess(token, inner) : token.resumable!;
         });
     const rootJoins = carryJoins(state.root);
     const resume: ResumeState = {
@@ -80,21 +99,52 @@ export class ContinueAsNew {
     if (this.engine.subscriptions.inFlight()) return false;
     const held = this.heldScopes();
     let nested = false;
+    let resumableTasks = 0;
     for (const token of state.liveTokens.values()) {
       if (token.compensating || !this.watchesNothing(token)) return false;
       if (token.scope !== state.root) {
         if (!this.reopenable(token.scope)) return false;
         nested = true;
       }
+      if (token.multiInstance) {
+        const tasks = this.iterationsWaiting(token);
+        if (tasks === undefined) return false;
+        resumableTasks += tasks;
+        continue;
+      }
+      if (token.resumable?.kind === 'userTask') resumableTasks++;
       if (held.has(token)) {
         if (token.waits !== 0) return false;
         continue;
       }
       if (!token.resumable || token.waits !== 1) return false;
     }
-    if (state.openTasks.size !== [...state.liveTokens.values()].filter((token) => token.resumable?.kind === 'userTask').length) return false;
+    if (state.openTasks.size !== resumableTasks) return false;
     // Instances that started before waits inside sub-processes could be carried keep waiting for the process level.
     return !nested || patched(patches.continueAsNewInScopes);
+  }
+
+  /**
+   * Whether every iteration in flight of a multi-instance token waits where it can resume — once,
+   * in a user task or receive task, or in a sub-process body (whose tokens the caller checks) —
+   * and how many of them wait in user tasks; undefined when some iteration is elsewhere.
+   */
+  private iterationsWaiting(token: Token): number | undefined {
+    const progress = token.multiInstance!;
+    if (progress.inFlight.size === 0) return undefined;
+    let own = 0;
+    let tasks = 0;
+    for (const iteration of progress.inFlight.values()) {
+      if (iteration.scope) {
+        if (iteration.waits !== 0) return undefined;
+        continue;
+      }
+      if (!iteration.resumable || iteration.waits !== 1) return undefined;
+      own++;
+      if (iteration.resumable.kind === 'userTask') tasks++;
+    }
+    // The token waits once for each iteration that waits itself, and for nothing else (an incident).
+    return token.waits === own ? tasks : undefined;
   }
 
   /** No boundary event watches the token's node (a watch cannot be carried). */
@@ -105,20 +155,25 @@ export class ContinueAsNew {
     return !(isActivityNode(node) && node.boundaryEventIds.some((id) => model.nodes[id]?.type === 'boundaryEvent' && (model.nodes[id] as { event: { kind: string } }).event.kind !== 'compensation'));
   }
 
-  /** A scope the next run can reopen: an embedded sub-process (no multi-instance, no event sub-processes listening), up to the process. */
+  /**
+   * A scope the next run can reopen: an embedded sub-process (or one iteration of a multi-instance
+   * one) without event sub-processes listening, up to the process.
+   */
   private reopenable(scope: Scope): boolean {
     const { state } = this.engine;
     for (let current: Scope | undefined = scope; current && current !== state.root; current = current.parent) {
       const container = state.model.nodes[current.containerId ?? ''];
       const holder = current.holder;
       if (!holder || current.interrupted || current.listeners || current.inclusiveLeaders.size > 0) return false;
-      if (container?.type !== 'subProcess' || container.multiInstance || container.triggeredByEvent) return false;
-      if (holder.compensating || holder.nodeId !== container.id || holder.loopCounter) return false;
+      if (container?.type !== 'subProcess' || container.triggeredByEvent) return false;
+      if (holder.compensating || holder.nodeId !== container.id) return false;
+      const iteration = current.iteration;
+      if (container.multiInstance ? !iteration || holder.multiInstance?.inFlight.get(iteration.index) !== iteration : holder.loopCounter) return false;
     }
     return true;
   }
 
-  /** The scopes live tokens run in, by the token at their sub-process. */
+  /** The scopes live tokens run in, by the token at their sub-process (not multi-instance: those are its iterations'). */
   private heldScopes(): Map<Token, Scope> {
     const held = new Map<Token, Scope>();
     for (const token of this.engine.state.liveTokens.values()) {

@@ -204,7 +204,7 @@ function resumedTaskNode(engine: Engine, taskId: string): UserTask | undefined {
   const find = (tokens: ResumedToken[]): ResumedToken | undefined => {
     for (const token of tokens) {
       if (token.kind === 'userTask' && token.task.taskId === taskId) return token;
-      const inside = token.kind === 'subProcess' ? find(token.tokens) : undefined;
+      const inside = token.kind === 'subProcess' ? find(token.tokens) : token.kind === 'multiInstance' ? find(token.iterations.map((iteration) => iteration.body)) : undefined;
       if (inside) return inside;
     }
     return undefined;

@@ -1,7 +1,7 @@
 import { condition } from '@temporalio/workflow';
 import type { MessageInput, Variables } from '../contracts';
 import type { Engine } from './engine';
-import type { EventData, Subscription, Token } from './types';
+import type { EventData, Iteration, Subscription, Token } from './types';
 import { correlationString, messageMatches } from './values';
 import { evaluateValue } from '../expression';
 
@@ -53,12 +53,13 @@ export class Subscriptions {
   }
 
   /** Opens a message subscription for a token (or takes a message that came early) and waits for a match. */
-  async receive(token: Token, nodeId: string, messageRef: string, correlationKeyExpression: string | undefined, locals: Variables | undefined): Promise<EventData> {
+  async receive(token: Token, nodeId: string, messageRef: string, correlationKeyExpression: string | undefined, locals: Variables | undefined, iteration?: Iteration): Promise<EventData> {
     let name: string;
     let correlationKey: string | undefined;
-    if (token.resume?.kind === 'message' && !token.resume.signal) {
-      ({ name, correlationKey } = token.resume);
-      token.resume = undefined;
+    const carrier = iteration ?? token;
+    if (carrier.resume?.kind === 'message' && !carrier.resume.signal) {
+      ({ name, correlationKey } = carrier.resume);
+      carrier.resume = undefined;
     } else {
       name = this.engine.state.model.messages[messageRef]?.name ?? messageRef;
       correlationKey = correlationKeyExpression === undefined ? undefined : correlationString(evaluateValue(correlationKeyExpression, this.engine.variables.context(locals)));
@@ -66,8 +67,11 @@ export class Subscriptions {
     const early = this.takeBuffered(name, correlationKey);
     if (early) return early;
     return this.subscribed({ name, correlationKey }, async (subscription) => {
-      await this.engine.tokens.waiting(token, { kind: 'message', nodeId, since: token.since, viaFlow: token.viaFlow, name, correlationKey }, () =>
-        condition(() => subscription.received !== undefined),
+      await this.engine.tokens.waiting(
+        token,
+        { kind: 'message', nodeId, since: token.since, viaFlow: token.viaFlow, name, correlationKey },
+        () => condition(() => subscription.received !== undefined),
+        iteration,
       );
       return { variables: subscription.received!.variables };
     });

@@ -5,7 +5,7 @@ import type { FlowNode } from '../model';
 import { needsStepScope, step } from './elements/registry';
 import type { Engine } from './engine';
 import { BpmnErrorThrow, isIncidentCause } from './failures';
-import type { EventData, IncidentResolution, Scope, StepResult, Token } from './types';
+import type { EventData, IncidentResolution, Iteration, Scope, StepResult, Token } from './types';
 import { nowIso } from './values';
 
 const maxCompletedNodes = 1_000;
@@ -95,16 +95,25 @@ export class Tokens {
     if (completed.length > maxCompletedNodes) completed.splice(0, completed.length - maxCompletedNodes);
   }
 
-  /** Runs a wait with the token counted as waiting (KfActiveNodes) and, when given, resumable across continue-as-new. */
-  async waiting<T>(token: Token, resumable: ResumedToken | undefined, wait: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a wait with the token counted as waiting (KfActiveNodes) and, when given, resumable across
+   * continue-as-new — as the token, or as one multi-instance iteration of it.
+   */
+  async waiting<T>(token: Token, resumable: ResumedToken | undefined, wait: () => Promise<T>, iteration?: Iteration): Promise<T> {
     token.waits++;
-    if (resumable && token.waits === 1) token.resumable = resumable;
+    if (iteration) {
+      iteration.waits++;
+      if (resumable && iteration.waits === 1) iteration.resumable = resumable;
+    } else if (resumable && token.waits === 1) token.resumable = resumable;
     this.engine.index.mark();
     try {
       return await wait();
     } finally {
       token.waits--;
-      token.resumable = undefined;
+      if (iteration) {
+        iteration.waits--;
+        iteration.resumable = undefined;
+      } else token.resumable = undefined;
       this.engine.index.mark();
     }
   }

@@ -43,6 +43,8 @@ export interface Scope {
   escalationCatcher?: EscalationCatcher;
   /** The token at the sub-process whose content runs here (absent for the process). */
   holder?: Token;
+  /** The multi-instance iteration whose sub-process body runs here. */
+  iteration?: Iteration;
 }
 
 /**
@@ -72,6 +74,8 @@ export interface Token {
   /** What a continue-as-new would carry for this token; set while it waits somewhere resumable. */
   resumable?: ResumedToken;
   loopCounter?: number;
+  /** While the token runs a multi-instance activity: its progress (absent in runs from before it was tracked). */
+  multiInstance?: MultiInstanceProgress;
   /** Set on tokens that run a compensation handler (not part of any scope). */
   compensating?: boolean;
   /** While the token runs a sub-process with escalation boundaries: the scope it opens hands escalations here. */
@@ -85,6 +89,33 @@ export interface Execution {
   loopCounter: number;
   /** Per-node execution number: the stable part of task ids and idempotency keys. */
   execution: number;
+  /** The multi-instance iteration this execution is: it resumes and is carried on its own, not on the token. */
+  iteration?: Iteration;
+}
+
+/**
+ * One multi-instance iteration in flight. The iterations of a parallel multi-instance share the
+ * token at the activity, so what a continue-as-new carries of each (and what it resumes) is kept here.
+ */
+export interface Iteration {
+  index: number;
+  execution: number;
+  /** Waits in progress in this iteration's body. */
+  waits: number;
+  /** Carried over a continue-as-new: the body resumes this wait. */
+  resume?: ResumedToken;
+  /** What a continue-as-new would carry of the body while it waits somewhere resumable. */
+  resumable?: ResumedToken;
+  /** The scope of a sub-process body. */
+  scope?: Scope;
+}
+
+/** A multi-instance activity's progress, as a continue-as-new carries it. */
+export interface MultiInstanceProgress {
+  items: unknown[];
+  results: unknown[];
+  completed: Set<number>;
+  inFlight: Map<number, Iteration>;
 }
 
 export interface OpenTaskEntry {

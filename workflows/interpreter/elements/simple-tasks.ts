@@ -8,7 +8,7 @@ export const scriptTask = activityProcessor<ScriptTask>((engine, _token, node, e
 });
 
 export const receiveTask = activityProcessor<ReceiveTask>(async (engine, token, node, execution) => {
-  const data = token.fired ?? (await engine.subscriptions.receive(token, node.id, node.messageRef, node.correlationKey, execution.locals));
+  const data = token.fired ?? (await engine.subscriptions.receive(token, node.id, node.messageRef, node.correlationKey, execution.locals, execution.iteration));
   token.fired = undefined;
   engine.variables.applyEventOutputs(node, data, execution.locals);
 });

@@ -1,6 +1,7 @@
 // Embedded sub-processes (and event sub-processes, once started): a scope of their own, with their
 // inputs as its locals; the activity completes when the scope's last token ends. After a
-// continue-as-new the scope reopens with what it held: its locals, joins, id and waiting tokens.
+// continue-as-new the scope reopens with what it held: its locals, joins, id and waiting tokens
+// (for a multi-instance sub-process, each iteration's scope).
 import type { SubProcess } from '../../model';
 import { applyMappings } from '../../variables';
 import { restoreJoins } from '../joins';
@@ -8,8 +9,9 @@ import { activityProcessor } from './processor';
 
 export const subProcess = activityProcessor<SubProcess>(async (engine, token, node, execution) => {
   const { graph, tokens, variables } = engine;
-  const carried = token.resume?.kind === 'subProcess' ? token.resume : undefined;
-  if (carried) token.resume = undefined;
+  const carrier = execution.iteration ?? token;
+  const carried = carrier.resume?.kind === 'subProcess' ? carrier.resume : undefined;
+  if (carried) carrier.resume = undefined;
   const locals = carried
     ? carried.locals
     : node.inputs?.length
@@ -17,6 +19,10 @@ export const subProcess = activityProcessor<SubProcess>(async (engine, token, no
       : execution.locals;
   const inner = tokens.createScope(token.scope, locals, node.id, carried?.scopeId);
   inner.holder = token;
+  if (execution.iteration) {
+    inner.iteration = execution.iteration;
+    execution.iteration.scope = inner;
+  }
   inner.escalationCatcher = token.escalationCatcher;
   if (carried?.joins) restoreJoins(inner, carried.joins);
   const startData = node.triggeredByEvent ? token.fired : undefined;

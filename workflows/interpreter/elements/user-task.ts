@@ -17,9 +17,11 @@ export const userTask = activityProcessor<UserTask>(async (engine, token, node, 
 async function runUserTask(engine: Engine, token: Token, node: UserTask, execution: Execution): Promise<void> {
   const { state, variables, tokens } = engine;
   let task: OpenTask;
-  const resumed = token.resume?.kind === 'userTask' ? token.resume : undefined;
+  // A multi-instance iteration resumes (and is carried) on its own; otherwise the token does.
+  const carrier = execution.iteration ?? token;
+  const resumed = carrier.resume?.kind === 'userTask' ? carrier.resume : undefined;
   if (resumed) {
-    token.resume = undefined;
+    carrier.resume = undefined;
     task = resumed.task;
   } else {
     const context = variables.context(execution.locals);
@@ -66,11 +68,11 @@ async function runUserTask(engine: Engine, token: Token, node: UserTask, executi
   const entry: OpenTaskEntry = { task, node, token };
   state.openTasks.set(task.taskId, entry);
   const resumable: ResumedToken | undefined =
-    !node.multiInstance
+    !node.multiInstance || execution.iteration
       ? { kind: 'userTask', nodeId: node.id, since: token.since, viaFlow: token.viaFlow, execution: execution.execution, task }
       : undefined;
   try {
-    await tokens.waiting(token, resumable, () => condition(() => entry.completion !== undefined));
+    await tokens.waiting(token, resumable, () => condition(() => entry.completion !== undefined), execution.iteration);
   } catch (error) {
     state.openTasks.delete(task.taskId);
     if (isCancellation(error)) await CancellationScope.nonCancellable(() => closeTask({ taskId: task.taskId, status: 'cancelled' }));

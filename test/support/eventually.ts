@@ -1,0 +1,14 @@
+/**
+ * Reads until the value is accepted, or fails after `timeoutMs` naming what never happened and the
+ * last value read: the one poll loop tests wait with.
+ */
+export async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (accept(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`${what}: never happened; last ${JSON.stringify(last)}`);
+}
