@@ -3,10 +3,13 @@
  * exclusive gateway, a parallel split/join — run N times as a bpmnProcess and as a hand-written
  * workflow, against one Temporal dev server this bench starts on its own ports, in alternating rounds
  * (BENCH_ENGINE_ROUNDS, default 4) so neither shape runs on a fresher server. Prints instances/s,
- * their ratio, start-to-complete latencies and the worker's RSS; the last line is JSON.
+ * their ratio, start-to-complete latencies, the worker's CPU per instance and RSS, and the share of
+ * the two cores the dev server and the worker took while each shape ran (who limits whom); the last
+ * line is JSON.
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -15,6 +18,7 @@ import { loadConfig } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { Supervisor, temporalSettings } from '../runtime/services';
 import { ensureTemporal } from '../runtime/services/temporal';
+import { cpuMsOfTree } from './support/processes';
 import type { BpmnProcessInput } from '../workflows/contracts';
 import type { FlowNode, ProcessModel } from '../workflows/model';
 
@@ -63,17 +67,33 @@ interface RunFigures {
   perSec: number;
   p50Ms: number;
   p99Ms: number;
+  workerCpuMsPerInstance: number;
+  /** Of the two cores' time while the shape ran (1 = both busy all along). */
+  workerCpuShare: number;
+  serverCpuShare: number;
 }
 
 interface Run {
   count: number;
   seconds: number;
   latencies: number[];
+  /** CPU the worker and the dev server spent while the run went on. */
+  workerCpuMs: number;
+  serverCpuMs: number;
 }
+
+interface CpuSample {
+  worker: number;
+  server: number;
+}
+
+/** The worker's CPU (its process tree) and the dev server's (every other process under this bench but the bench itself). */
+let sampleCpu: () => CpuSample = () => ({ worker: 0, server: 0 });
 
 async function runMany(count: number, startOne: (index: number) => Promise<unknown>): Promise<Run> {
   const latencies: number[] = [];
   let next = 0;
+  const cpuBefore = sampleCpu();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
@@ -85,7 +105,9 @@ async function runMany(count: number, startOne: (index: number) => Promise<unkno
       }
     }),
   );
-  return { count, seconds: (performance.now() - started) / 1000, latencies };
+  const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = sampleCpu();
+  return { count, seconds, latencies, workerCpuMs: cpuAfter.worker - cpuBefore.worker, serverCpuMs: cpuAfter.server - cpuBefore.server };
 }
 
 /** Instances/s over all rounds of one shape (its instances over the time they ran), and latencies. */
@@ -94,8 +116,21 @@ function figuresOf(label: string, runs: Run[]): RunFigures {
   const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
   const latencies = runs.flatMap((run) => run.latencies).sort((a, b) => a - b);
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  const figures = { perSec: count / seconds, p50Ms: pick(0.5), p99Ms: pick(0.99) };
-  console.log(`${label.padEnd(12)} ${count} instances in ${seconds.toFixed(1)} s: ${figures.perSec.toFixed(1)}/s, p50 ${figures.p50Ms.toFixed(0)} ms, p99 ${figures.p99Ms.toFixed(0)} ms`);
+  const workerCpuMs = runs.reduce((sum, run) => sum + run.workerCpuMs, 0);
+  const serverCpuMs = runs.reduce((sum, run) => sum + run.serverCpuMs, 0);
+  const coreMs = seconds * 1000 * os.availableParallelism();
+  const figures = {
+    perSec: count / seconds,
+    p50Ms: pick(0.5),
+    p99Ms: pick(0.99),
+    workerCpuMsPerInstance: workerCpuMs / count,
+    workerCpuShare: workerCpuMs / coreMs,
+    serverCpuShare: serverCpuMs / coreMs,
+  };
+  console.log(
+    `${label.padEnd(12)} ${count} instances in ${seconds.toFixed(1)} s: ${figures.perSec.toFixed(1)}/s, p50 ${figures.p50Ms.toFixed(0)} ms, p99 ${figures.p99Ms.toFixed(0)} ms; ` +
+      `worker ${figures.workerCpuMsPerInstance.toFixed(1)} CPU ms/instance; of the cores: worker ${percent(figures.workerCpuShare)}, dev server ${percent(figures.serverCpuShare)}`,
+  );
   return figures;
 }
 
@@ -127,6 +162,12 @@ async function main(): Promise<void> {
       worker!.once('message', () => resolve());
       worker!.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
     });
+    const workerPid = worker.pid!;
+    sampleCpu = () => {
+      const workerMs = cpuMsOfTree(workerPid);
+      const own = process.cpuUsage();
+      return { worker: workerMs, server: cpuMsOfTree(process.pid) - workerMs - (own.user + own.system) / 1000 };
+    };
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, namespace: temporal.namespace });
     const model = benchModel();
@@ -189,7 +230,7 @@ async function main(): Promise<void> {
     await connection.close();
     const ratio = bpmn.perSec / hand.perSec;
     const workerRssMb = Math.round(rss.peakRss / 1024 / 1024);
-    console.log(`ratio ${ratio.toFixed(3)} (target ≥ 0.85); worker peak RSS ${workerRssMb} MB`);
+    console.log(`ratio ${ratio.toFixed(3)} (target ≥ 0.95); worker CPU per instance ${(bpmn.workerCpuMsPerInstance / hand.workerCpuMsPerInstance).toFixed(2)}× hand-written's; worker peak RSS ${workerRssMb} MB`);
     console.log(
       JSON.stringify({
         n,
@@ -200,6 +241,12 @@ async function main(): Promise<void> {
         p99Ms: round(bpmn.p99Ms),
         handWrittenP50Ms: round(hand.p50Ms),
         handWrittenP99Ms: round(hand.p99Ms),
+        workerCpuMsPerInstance: round(bpmn.workerCpuMsPerInstance),
+        handWrittenWorkerCpuMsPerInstance: round(hand.workerCpuMsPerInstance),
+        workerCpuShare: round2(bpmn.workerCpuShare),
+        serverCpuShare: round2(bpmn.serverCpuShare),
+        handWrittenWorkerCpuShare: round2(hand.workerCpuShare),
+        handWrittenServerCpuShare: round2(hand.serverCpuShare),
         workerRssMb,
         bpmnEvents,
         handWrittenEvents: handEvents,
@@ -218,6 +265,14 @@ const quietLogger = { log: () => undefined, trace: () => undefined, debug: () =>
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(0)}%`;
 }
 
 main().catch((error: unknown) => {

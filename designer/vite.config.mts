@@ -33,7 +33,12 @@ export default defineConfig({
   base: '/',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   resolve: {
-    alias: { react: 'preact/compat', 'react-dom': 'preact/compat' },
+    alias: [
+      { find: 'react', replacement: 'preact/compat' },
+      { find: 'react-dom', replacement: 'preact/compat' },
+      // The engine's expressions require feelin and luxon at first use; the browser imports them.
+      { find: /^\.\/lazy-modules$/, replacement: fileURLToPath(new URL('../workflows/lazy-modules.browser.ts', import.meta.url)) },
+    ],
     // form-js's editor ships an older Preact of its own but renders the viewer's components,
     // which import the app's: two runtimes in one tree lose their hooks. One copy for all.
     dedupe: ['preact'],

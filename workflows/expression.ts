@@ -1,5 +1,8 @@
-import { FeelRange, evaluate, isFunction, isRange, parseExpression, parseUnaryTests, unaryTest } from 'feelin';
+import { maxRangeSize } from './feel-range-bound';
 import { shortcutExpression, shortcutUnaryTests } from './feel-shortcuts';
+import { feelin } from './lazy-modules';
+
+export { maxRangeSize };
 
 /**
  * Keyflow's one expression language: FEEL (the BPMN/DMN standard, as in Camunda 8), evaluated by
@@ -41,17 +44,19 @@ export function isExpression(value: string): boolean {
  */
 export function evaluateExpression(expression: string, variables: Record<string, unknown>): unknown {
   const source = stripExpressionMarker(expression);
+  // What a shortcut answers (a literal, a name, a comparison of a name with a literal) parses and
+  // runs in bounded time by its form: the analysis, which needs feelin's parser, can wait.
+  const shortcut = source.length <= maxExpressionLength ? shortcutExpression(source, variables) : undefined;
+  if (shortcut !== undefined) return shortcut;
   const analysis = analyse(source);
   if (analysis.problem) throw new ExpressionError(expression, analysis.problem);
-  const shortcut = shortcutExpression(source, variables);
-  if (shortcut !== undefined) return shortcut;
   if (analysis.iterates) {
     const oversized = findOversizedList(variables, 0);
     if (oversized) throw new ExpressionError(expression, `expression ${JSON.stringify(source)} iterates, and variable ${oversized} holds more than ${maxIteratedListLength} items`);
   }
   let result: unknown;
   try {
-    result = evaluate(source, variables).value;
+    result = feelin().evaluate(source, variables).value;
   } catch (error) {
     throw new ExpressionError(expression, `expression ${JSON.stringify(source)} failed: ${(error as Error).message}`);
   }
@@ -76,7 +81,7 @@ export function evaluateUnaryTests(tests: string, value: unknown, variables: Rec
     if (oversized) throw new ExpressionError(tests, `unary tests ${JSON.stringify(source)} iterate, and variable ${oversized} holds more than ${maxIteratedListLength} items`);
   }
   try {
-    return unaryTest(source, { ...variables, '?': value }).value === true;
+    return feelin().unaryTest(source, { ...variables, '?': value }).value === true;
   } catch (error) {
     throw new ExpressionError(tests, `unary tests ${JSON.stringify(source)} failed: ${(error as Error).message}`);
   }
@@ -110,13 +115,15 @@ export function toJson(value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (Array.isArray(value)) return value.map(toJson);
+  if (typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, entry]) => [key, toJson(entry)]));
+  }
+  // Anything else came out of feelin (plain values and objects never ask for it).
+  const { isFunction, isRange } = feelin();
   if (isFunction(value) || isRange(value)) return null;
   if (typeof value === 'object') {
     const withIso = value as { toISO?: () => string; toJSON?: () => unknown };
     if (typeof withIso.toISO === 'function') return withIso.toISO();
-    if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, entry]) => [key, toJson(entry)]));
-    }
     if (typeof withIso.toJSON === 'function') return toJson(withIso.toJSON());
     return String(value);
   }
@@ -143,8 +150,6 @@ export function toJson(value: unknown): unknown {
 export const maxNestingDepth = 64;
 /** Most loop bodies one evaluation may run, counted along nested iterations. */
 export const maxIterations = 100_000;
-/** Largest range a `for`/`some`/`every` may enumerate. */
-export const maxRangeSize = 10_000;
 /** Longest list (in the variables) an iterating expression accepts. */
 export const maxIteratedListLength = 10_000;
 
@@ -204,6 +209,7 @@ function analyseUncached(source: string, grammar: Grammar): Analysis {
 
 /** Converts lezer's tree into plain nodes, refusing deep nesting before any recursion over it. */
 function toSyntaxNode(source: string, grammar: Grammar): SyntaxNode {
+  const { parseExpression, parseUnaryTests } = feelin();
   const tree = grammar === 'expression' ? parseExpression(source, {}, undefined) : parseUnaryTests(source, {}, undefined);
   const cursor = tree.cursor();
   const root: SyntaxNode = { name: cursor.name, from: cursor.from, to: cursor.to, isError: cursor.type.isError, children: [] };
@@ -362,15 +368,3 @@ function findOversizedList(value: unknown, depth: number, path = 'variables'): s
   }
   return null;
 }
-
-// Ranges reach iteration through FeelRange#map; bounding it there also covers ranges a built-in
-// returned, whose bounds no static check can see.
-const rangeMap = FeelRange.prototype.map;
-FeelRange.prototype.map = function boundedMap<T>(this: FeelRange, fn: (value: unknown) => T): T[] {
-  const { start, end } = this as unknown as { start: unknown; end: unknown };
-  if (typeof start === 'number' && typeof end === 'number') {
-    if (!Number.isInteger(start) || !Number.isInteger(end)) throw new Error(`cannot iterate the range ${start}..${end}: bounds must be whole numbers`);
-    if (Math.abs(end - start) + 1 > maxRangeSize) throw new Error(`cannot iterate the range ${start}..${end}: more than ${maxRangeSize} items`);
-  }
-  return rangeMap.call(this, fn) as T[];
-};

@@ -1,6 +1,7 @@
 /**
- * Shortcuts past feelin for the FEEL that decision tables are mostly made of — literal cells
- * (`"gold"`, `2`, `true`), variable names, and unary tests of literals (`"a","b"`, `< 1000`,
+ * Shortcuts past feelin for the FEEL that decision tables and conditions are mostly made of —
+ * literal cells (`"gold"`, `2`, `true`), variable names, a name compared with a literal
+ * (`amount > 100`, `tier = "gold"`), and unary tests of literals (`"a","b"`, `< 1000`,
  * `[1000..5000)`, `not("x")`). feelin parses and interprets every call (≈40–200 µs); a table of
  * 200 rules asks for hundreds per evaluation. A shortcut answers only where its answer is feelin's
  * by construction — the value has the literal's own type — and returns `undefined` otherwise, so
@@ -95,10 +96,38 @@ function compileUnaryTests(source: string): Test | null {
   };
 }
 
+const equalities: Record<string, (a: Literal, b: Literal) => boolean> = {
+  '=': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+};
+
+/**
+ * `name op literal` — the sequence-flow condition designers write most (`amount > 100`,
+ * `tier = "gold"`, `approved = true`): ordering only on numbers, equality on a literal's own type.
+ */
+function compileComparison(source: string): Expression | null {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|!=|<|>|=)\s*(.+)$/.exec(source);
+  if (!match || reserved.has(match[1]!)) return null;
+  const [, name, operator] = match as unknown as [string, string, string];
+  const literal = literalOf(match[3]!.trim());
+  if (!literal) return null;
+  const ordering = comparisons[operator];
+  if (ordering && literal.type !== 'number') return null;
+  const compare = (ordering as ((a: Literal, b: Literal) => boolean) | undefined) ?? equalities[operator]!;
+  return (variables) => {
+    if (!Object.prototype.hasOwnProperty.call(variables, name)) return undefined;
+    const value = variables[name];
+    if (typeof value !== literal.type || (typeof value === 'number' && !Number.isFinite(value))) return undefined;
+    return compare(value as Literal, literal.value);
+  };
+}
+
 function compileExpression(source: string): Expression | null {
   const literal = literalOf(source);
   if (literal) return () => literal.value;
   if (source === 'null') return () => null;
+  const comparison = compileComparison(source);
+  if (comparison) return comparison;
   if (namePattern.test(source) && !reserved.has(source)) {
     // Only a variable that is there, with a plain value: anything else (a missing name that is a
     // built-in function, a date object) is feelin's to answer.

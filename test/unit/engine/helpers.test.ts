@@ -1,6 +1,7 @@
 import { ExpressionError } from '../../../workflows/expression';
 import { validateFormData } from '../../../workflows/forms';
-import { durationMs, timerSchedule } from '../../../workflows/timers';
+import { DateTime, Duration } from 'luxon';
+import { durationMs, instantMs, timerSchedule } from '../../../workflows/timers';
 import { applyMappings, setPath } from '../../../workflows/variables';
 
 describe('timer definitions', () => {
@@ -23,6 +24,25 @@ describe('timer definitions', () => {
 
   it('evaluates an expression timer against the variables', () => {
     expect(timerSchedule({ kind: 'duration', expression: '=sla' }, { sla: 'P1D' }, now).firstDelayMs).toBe(86_400_000);
+  });
+
+  it('reads durations and instants exactly as luxon does, with or without it', () => {
+    // The common forms are read without luxon (kept out of the workflow's way); every answer must be luxon's.
+    const durations = ['PT10S', 'PT1S', 'PT15M', 'PT2H', 'P1D', 'P2W', 'P1M', 'P1Y', 'P1Y2M3W4DT5H6M7S', 'PT0S', 'P0D', 'PT36H', 'P1DT12H', 'PT1.5S', 'P0.5D', 'PT1,5S', 'pt10s', '-PT1S', 'PT-1S', 'P', 'PT', 'P1DT', 'PT1H1H', 'P123456789D'];
+    for (const text of durations) {
+      const duration = Duration.fromISO(text);
+      if (duration.isValid) expect([text, durationMs(text)]).toEqual([text, duration.toMillis()]);
+      else expect(() => durationMs(text)).toThrow(ExpressionError);
+    }
+    const instants = [
+      '2026-01-01T09:00:00Z', '2026-01-01T09:00Z', '2026-06-30T23:59:59.999+08:00', '2026-03-29T02:30:00+01:00', '2024-02-29T00:00:00Z', '2026-12-31T12:00:00.5-05:30',
+      '2026-02-29T00:00:00Z', '2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T23:60:00Z', '2026-01-01T23:00:60Z', '2026-01-01T09:00:00+24:00', '2026-01-01T09:00:00.1234Z', '2026-01-01', '2026-01-01T09:00:00',
+    ];
+    for (const text of instants) {
+      const instant = DateTime.fromISO(text, { setZone: true });
+      if (instant.isValid) expect([text, instantMs(text)]).toEqual([text, instant.toMillis()]);
+      else expect(() => instantMs(text)).toThrow(ExpressionError);
+    }
   });
 
   it('refuses what is not ISO-8601', () => {

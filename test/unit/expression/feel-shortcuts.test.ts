@@ -16,7 +16,11 @@ const unaryCases = [
   '"a", 1', 'x', '? > 1', '"a\\"b"', 'null', '< x', 'date("2020-01-01")',
 ];
 
-const expressionCases = ['"gold"', '""', '2', '-3', '4.25', 'true', 'false', 'null', 'tier', 'amount', 'flag', 'missing', 'date', 'not', 'tier = "gold"', 'amount + 1'];
+const expressionCases = [
+  '"gold"', '""', '2', '-3', '4.25', 'true', 'false', 'null', 'tier', 'amount', 'flag', 'missing', 'date', 'not', 'amount + 1',
+  'tier = "gold"', 'tier != "gold"', 'tier="gold"', 'amount > 10', 'amount >= 12', 'amount < -1', 'amount <= -1.5', 'amount = 12', 'amount != 12',
+  'flag = true', 'flag != false', 'missing > 1', 'amount > "10"', 'tier > "a"', 'date = "today"', 'not = 1', 'amount > 10 and flag',
+];
 const variableSets: Record<string, unknown>[] = [{ tier: 'gold', amount: 12, flag: true }, { tier: null, amount: -1.5, flag: false }, { tier: 3, amount: 'x', date: 'today' }, {}];
 
 describe('FEEL shortcuts', () => {
@@ -56,6 +60,11 @@ describe('FEEL shortcuts', () => {
     expect(disagreements).toEqual([]);
     expect(shortcutExpression('missing', {})).toBeUndefined();
     expect(shortcutExpression('date', {})).toBeUndefined();
-    expect(shortcutExpression('tier = "gold"', { tier: 'gold' })).toBeUndefined();
+    expect(shortcutExpression('amount + 1', { amount: 1 })).toBeUndefined();
+    // Ordering is numbers' only; a value of another type than the literal is feelin's to answer.
+    expect(shortcutExpression('tier > "a"', { tier: 'b' })).toBeUndefined();
+    expect(shortcutExpression('amount > 10', { amount: '12' })).toBeUndefined();
+    expect(shortcutExpression('amount > 10', { amount: 12 })).toBe(true);
+    expect(shortcutExpression('tier = "gold"', { tier: 'gold' })).toBe(true);
   });
 });
