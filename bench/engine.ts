@@ -1,7 +1,7 @@
 /**
  * `npm run bench:engine [N]` (or BENCH_ENGINE_N): the same five-step process — 3 service tasks, an
  * exclusive gateway, a parallel split/join — run N times as a bpmnProcess and as a hand-written
- * workflow, against one Temporal dev server this bench starts on its own ports, in alternating rounds
+ * workflow (both started with Keyflow's search attributes), against one Temporal dev server this bench starts on its own ports, in alternating rounds
  * (BENCH_ENGINE_ROUNDS, default 4) so neither shape runs on a fresher server. Prints instances/s,
  * their ratio, start-to-complete latencies, the worker's CPU per instance and RSS, and the share of
  * the two cores the dev server and the worker took while each shape ran (who limits whom); the last
@@ -192,9 +192,20 @@ async function main(): Promise<void> {
         ],
       });
     };
+    // With the same search attributes: a hand-written Keyflow process is listed and found as any
+    // other, and the dev server's visibility writes for them are no part of what the interpreter costs.
     const handWritten = (prefix: string) => (index: number) => {
       const businessKey = `${prefix}-${run}-${index}`;
-      return client.workflow.execute('handWrittenFiveStep', { taskQueue, workflowId: `hand:${businessKey}`, args: [{ businessKey, variables: { amount: 500, index } }] });
+      return client.workflow.execute('handWrittenFiveStep', {
+        taskQueue,
+        workflowId: `hand:${businessKey}`,
+        args: [{ businessKey, variables: { amount: 500, index } }],
+        typedSearchAttributes: [
+          { key: keys.processKey, value: 'bench' },
+          { key: keys.businessKey, value: businessKey },
+          { key: keys.processVersion, value: 1 },
+        ],
+      });
     };
 
     console.log(`bench:engine — ${n} instances each in ${rounds} alternating rounds, ${concurrency} in flight, dev server ${temporal.address}`);
