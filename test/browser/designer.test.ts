@@ -8,6 +8,7 @@ import { expectVisible, launchChromium, openApp, screenshot, seriousViolations, 
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestStack, testConfig, type TestStack } from '../support/services';
 import { brokenOrderXml, chainModelXml } from './fixtures/models';
+import { until } from '../support/eventually';
 
 /**
  * A process designer's day in the designer, in a real Chromium against the real API, worker,
@@ -453,14 +454,8 @@ describe('the designer, as a process designer uses it', () => {
 });
 
 /** Polls until `probe` answers something truthy (at most 20 s). */
-async function waitFor<T>(probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function waitFor<T>(probe: () => Promise<T | undefined | false>): Promise<T> {
+  return until('the page', probe, 20_000, 200);
 }
 
 /** The text of every label the app itself renders (not data: ids, keys, process names, diagram labels). */

@@ -6,6 +6,7 @@ import { simControl, type SimControl } from '../support/external';
 import { collectNodeExecutions } from '../../ops/node-stats';
 import { startTestStack, testConfig, type TestStack } from '../support/services';
 import { provisionModelXml } from './fixtures/ops-models';
+import { until } from '../support/eventually';
 
 /**
  * An ops engineer's shift in the ops room, in a real Chromium against the real API, worker,
@@ -40,15 +41,7 @@ describe('the ops room, as an ops engineer uses it', () => {
   const expectAccessible = async () => expect(await seriousViolations(page)).toEqual([]);
   const node = (id: string) => page.locator(`.kf-ops-diagram .djs-element[data-element-id="${id}"]`);
 
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000) => until(what, probe, timeoutMs, 200);
 
   async function startInstance(businessKey: string): Promise<string> {
     const response = await call(ops, 'POST', '/api/process-instances', { processKey, version: 1, businessKey, variables: {} });

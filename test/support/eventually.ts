@@ -12,3 +12,14 @@ export async function eventually<T>(read: () => Promise<T>, accept: (value: T) =
   }
   throw new Error(`${what}: never happened; last ${JSON.stringify(last)}`);
 }
+
+/** Probes until the answer is truthy and returns it, or fails after `timeoutMs` naming what never came. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 150): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

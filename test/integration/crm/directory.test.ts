@@ -6,6 +6,7 @@ import { createTestStaff, loginAs, seedOrgTree, testOrg, type Session } from '..
 import { createAccountFixture } from '../../support/crm';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testConfig, testLogger } from '../../support/services';
+import { eventually as readUntil } from '../../support/eventually';
 
 /**
  * The account list shows the unit and manager names each account keeps (migration 0104's triggers),
@@ -47,12 +48,7 @@ describe('the names and unit paths behind the account list', () => {
 
   /** A change reaches the process by notification, a moment after its commit. */
   const eventually = async <T>(read: () => Promise<T>, expected: T) => {
-    const deadline = Date.now() + 10_000;
-    let last = await read();
-    while (JSON.stringify(last) !== JSON.stringify(expected) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      last = await read();
-    }
+    const last = await readUntil(read, (value) => JSON.stringify(value) === JSON.stringify(expected), 'the change to arrive', 10_000).catch(() => read());
     expect(last).toEqual(expected);
   };
 

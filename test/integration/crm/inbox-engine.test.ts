@@ -5,6 +5,7 @@ import { loginAs, seedOrgTree, testOrg, type Session, type TestStaff } from '../
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
 import { buildModel } from '../../workflow/engine/harness';
+import { until } from '../../support/eventually';
 
 /** An approval step for the customer managers of the account's unit, with a small form. */
 const approval = buildModel(
@@ -54,15 +55,8 @@ describe('the inbox end to end: the engine opens the task, the API completes it'
     return { status: response.status, body: (await response.json()) as any };
   };
 
-  async function waitForTask(session: Session, workflowId: string): Promise<any> {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const page = await call(session, 'GET', '/api/tasks/group');
-      const task = page.body.items.find((item: any) => item.workflowId === workflowId);
-      if (task) return task;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`no task of ${workflowId} reached the inbox`);
+  function waitForTask(session: Session, workflowId: string): Promise<any> {
+    return until(`a task of ${workflowId} in the inbox`, async () => (await call(session, 'GET', '/api/tasks/group')).body.items.find((item: any) => item.workflowId === workflowId), 30_000, 200);
   }
 
   it('offers the task to the right unit, refuses bad form data, completes, and the engine closes the row', async () => {

@@ -5,6 +5,7 @@ import { createTestStaff, loginAs, seedOrgTree, testOrg, type Session, type Test
 import { insertTask } from '../../support/crm';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testConfig, testLogger } from '../../support/services';
+import { until } from '../../support/eventually';
 
 type Caller = Session & { staff: TestStaff };
 
@@ -228,9 +229,5 @@ describe('the inbox, pushed and sorted', () => {
 });
 
 async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('the condition did not come true in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await until('the condition', async () => condition(), timeoutMs, 20);
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loginAs, seedOrgTree, testOrg } from '../../support/auth';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
+import { eventually } from '../../support/eventually';
 
 const exampleXml = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'processes', 'example-approval.bpmn'), 'utf8');
 const paymentXml = fs.readFileSync(path.join(__dirname, 'fixtures', 'wait-for-payment.bpmn'), 'utf8');
@@ -45,15 +46,6 @@ describe('process instances through the API', () => {
     const response = await fetch(url(suffix), { headers: who.headers });
     return { status: response.status, body: (await response.json()) as any };
   };
-  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last saw ${JSON.stringify(value).slice(0, 500)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
 
   it('starts an instance on the pinned definition, and shows its state with the open task', async () => {
     const businessKey = `REQ-${run}-1`;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { loginAs, seedOrgTree, testOrg } from '../../support/auth';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
+import { eventually } from '../../support/eventually';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
 
@@ -46,15 +47,6 @@ describe('messages and signals between instances: broadcasts, correlation by key
     const response = await fetch(url(suffix), { headers: who.headers });
     return { status: response.status, body: (await response.json()) as any };
   };
-  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last saw ${JSON.stringify(value).slice(0, 500)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
   /** With RECORD_REPLAY_HISTORIES=1, keeps the instance's history for test/replay/ (see its README). */
   const record = async (name: string, workflowId: string) => {
     if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;

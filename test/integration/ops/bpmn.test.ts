@@ -14,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { bpmnFixtureActivities, compensated, injectedFaults } from '../../support/ops-fixtures';
 import { testConfig, testLogger, workflowBundle } from '../../support/services';
 import { buildModel } from '../../workflow/engine/harness';
+import { until } from '../../support/eventually';
 
 type OpsSession = Awaited<ReturnType<typeof loginAs>>;
 
@@ -101,15 +102,7 @@ describe('ops on BPMN instances: incidents, retry, skip, reset, move, batches', 
 
   const state = (handle: WorkflowHandle) => handle.query<ProcessInstanceState>(stateQueryName);
 
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
-  }
+  const waitFor = until;
 
   const waitForIncident = (handle: WorkflowHandle) => waitFor('an incident', async () => (await state(handle)).incidents[0]);
   const waitForCount = (query: string, count: number) =>

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import pino from 'pino';
 import { installRequestLogging } from '../../../api/request-log';
+import { eventually } from '../../support/eventually';
 
 describe('request logging', () => {
   const lines: Record<string, unknown>[] = [];
@@ -44,21 +45,40 @@ describe('request logging', () => {
     level = 'info';
   });
 
-  const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
+  /** A request read to its end: the server has finished it (and logged its completion, if it does) by then. */
+  const get = async (path: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${url}${path}`, { headers });
+    await response.arrayBuffer();
+    return response;
+  };
+
+  /**
+   * Waits for the line of one more request that is logged: the lines of every request before it
+   * are in by then, so what is missing was not logged (no waiting for a fixed while). It is not kept.
+   */
+  const settled = async () => {
+    const before = level;
+    level = 'info';
+    await get('/echo', { 'x-request-id': 'settled' });
+    level = before;
+    const marker = await eventually(async () => lines.findIndex((line) => line.clientRequestId === 'settled'), (index) => index >= 0, 'the marker request logged', 5_000);
+    lines.splice(marker, 1);
+  };
 
   it('gives every request an id of its own, keeps a sane caller id beside it, and logs the completed request with both', async () => {
     const response = await fetch(`${url}/echo?page=2`, { headers: { 'x-request-id': 'partner-7f3a:42' } });
+    const body = await response.json();
     await settled();
 
     const id = response.headers.get('x-request-id')!;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.headers.get('x-client-request-id')).toBe('partner-7f3a:42');
-    expect(await response.json()).toEqual({ id });
+    expect(body).toEqual({ id });
     expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: id, clientRequestId: 'partner-7f3a:42', method: 'GET', url: '/echo?page=2', statusCode: 200, msg: 'request completed' })]);
   });
 
   it('writes tokens in query strings to the log redacted', async () => {
-    await fetch(`${url}/echo?pageToken=c2VjcmV0&token=abc&page=2&cursor=9`);
+    await get('/echo?pageToken=c2VjcmV0&token=abc&page=2&cursor=9');
     await settled();
 
     expect(lines).toEqual([expect.objectContaining({ url: '/echo?pageToken=[redacted]&token=[redacted]&page=2&cursor=[redacted]' })]);
@@ -73,8 +93,8 @@ describe('request logging', () => {
   });
 
   it('gives handlers a logger carrying the request id, and logs server errors at error level', async () => {
-    await fetch(`${url}/warns`, { headers: { 'x-request-id': 'w-1' } });
-    await fetch(`${url}/fails`, { headers: { 'x-request-id': 'f-1' } });
+    await get('/warns', { 'x-request-id': 'w-1' });
+    await get('/fails', { 'x-request-id': 'f-1' });
     await settled();
 
     expect(lines).toEqual([
@@ -86,10 +106,10 @@ describe('request logging', () => {
   });
 
   it('does not log health checks, nor completions when info is off', async () => {
-    await fetch(`${url}/health`);
+    await get('/health');
     level = 'warn';
-    await fetch(`${url}/echo`);
-    await fetch(`${url}/warns`, { headers: { 'x-request-id': 'w-2' } });
+    await get('/echo');
+    await get('/warns', { 'x-request-id': 'w-2' });
     await settled();
 
     expect(lines).toEqual([expect.objectContaining({ level: 40, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/), msg: 'something to look at' })]);

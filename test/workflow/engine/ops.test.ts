@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { completeTaskUpdateName, definitionQueryName, messageSignalName, moveTokenUpdateName, type PinnedDefinition } from '../../../workflows/contracts';
+import { completeTaskUpdateName, definitionQueryName, messageSignalName, moveTokenUpdateName, updateRejections, type PinnedDefinition } from '../../../workflows/contracts';
 import { buildModel, createEngineHarness, path_, type EngineHarness } from './harness';
 
 describe('bpmnProcess: ops updates, pinned definition and continue-as-new', () => {
@@ -37,8 +37,14 @@ describe('bpmnProcess: ops updates, pinned definition and continue-as-new', () =
     await engine.waitFor(handle, (state) => state.openTasks[0]?.nodeId === 'diagnose');
 
     // refused: no token there, or a target that does not exist
-    await expect(handle.executeUpdate(moveTokenUpdateName, { args: [{ fromNodeId: 'repair', toNodeId: 'end' }] })).rejects.toThrow(WorkflowUpdateFailedError);
-    await expect(handle.executeUpdate(moveTokenUpdateName, { args: [{ fromNodeId: 'diagnose', toNodeId: 'nowhere' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(handle.executeUpdate(moveTokenUpdateName, { args: [{ fromNodeId: 'repair', toNodeId: 'end' }] })).rejects.toMatchObject({
+      name: WorkflowUpdateFailedError.name,
+      cause: { type: updateRejections.tokenNotFound },
+    });
+    await expect(handle.executeUpdate(moveTokenUpdateName, { args: [{ fromNodeId: 'diagnose', toNodeId: 'nowhere' }] })).rejects.toMatchObject({
+      name: WorkflowUpdateFailedError.name,
+      cause: { type: updateRejections.nodeNotFound },
+    });
 
     const moved = await handle.executeUpdate(moveTokenUpdateName, { args: [{ fromNodeId: 'diagnose', toNodeId: 'repair', variables: { skippedDiagnosis: true } }] });
     expect(moved).toEqual({ movedTokens: 1 });
