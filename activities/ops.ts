@@ -8,7 +8,7 @@ import type { DatabasePool } from 'slonik';
 import { findDefinition } from '../db/definitions';
 import { actOnIncidents, cancelInstance, migrateInstance, moveToken, resetBeforeNode, terminateInstance } from '../ops/actions';
 import { OpsError } from '../ops/errors';
-import type { OpsBatchItemInput, OpsBatchItemResult } from '../workflows/ops-batch';
+import type { OpsBatchItemInput, OpsBatchItemResult } from '../workflows/ops-batch-contract';
 import type { ActivityDependencies } from './context';
 
 const incidentParams = z.object({ nodeId: z.string().optional(), errorContains: z.string().optional(), variables: z.record(z.unknown()).optional() });

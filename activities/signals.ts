@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { waitingForSignal, type MessageInput } from '../workflows/contracts';
 import { messageSignal } from '../workflows/handles';
-import type { SignalPageInput, SignalPageResult } from '../workflows/signal-broadcast';
+import type { SignalPageInput, SignalPageResult } from '../workflows/signal-broadcast-contract';
 import { matchesWaitingFilter, waitingInstancesQuery, type WaitingFilter } from '../runtime/visibility-query';
 
 /** Instances handed the signal per activity: one visibility page. */

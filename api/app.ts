@@ -1,14 +1,6 @@
-import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
-import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
-import type { Directory } from '../db/directory';
-import type { PlainReads } from '../db/plain-reads';
-import type { Config } from '../runtime/config';
-import type { Logger } from '../runtime/logger';
 import { authenticate } from './auth';
-import type { BillRunFeed } from './bill-run-feed';
-import type { InboxFeed } from './inbox-feed';
 import { errorHandler, notFoundRoute } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { installRequestLogging } from './request-log';
@@ -32,25 +24,10 @@ import { createTroubleTicketRoutes } from './routes/trouble-tickets';
 import { createProductOrderRoutes } from './routes/product-orders';
 import { createSignalRoutes } from './routes/signals';
 import { createWebAppRouter } from './web-app';
-import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
+import { createOpsRoutes } from './routes/ops';
+import type { ApiDependencies } from './dependencies';
 
-/** What the API's routes may use; the API process (or a test) builds them once. */
-export interface ApiDependencies {
-  config: Config;
-  logger: Logger;
-  pool: DatabasePool;
-  /** The plain pool of the busiest reads (the account list). */
-  reads: PlainReads;
-  /** Names and paths of org units, cached for the account list's unit filter. */
-  directory: Directory;
-  temporal: Client;
-  /** The pushed side of the task list (absent: its event stream answers 503). */
-  inbox?: InboxFeed;
-  /** The pushed side of the billing room (absent: its event stream answers 503). */
-  billRuns?: BillRunFeed;
-  /** Ops options (tests hand in the workflow bundle the replay check uses). */
-  ops?: OpsRouteOptions;
-}
+export type { ApiDependencies } from './dependencies';
 
 export function createApp(deps: ApiDependencies): Express {
   const app = express();

@@ -1,9 +1,10 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
+import { opsActions, type OpsBatchAction } from '../workflows/ops-batch-contract';
 
-/** The actions ops may take on instances, one by one or as a batch. */
-export const opsActions = ['retry', 'skip', 'cancel', 'terminate', 'reset', 'move', 'migrate'] as const;
-export type OpsAction = (typeof opsActions)[number];
+/** The ops actions, as the batch workflow names them (the table's CHECK constraint lists the same). */
+export { opsActions };
+export type OpsAction = OpsBatchAction;
 
 export const batchStatuses = ['running', 'completed', 'failed', 'cancelled'] as const;
 export type BatchStatus = (typeof batchStatuses)[number];

@@ -3,7 +3,11 @@
  * (docs/architecture.md, "Identities every part agrees on"). Pure: importable from anywhere,
  * including the workflow sandbox.
  */
-import type { EvaluatedDecision } from './dmn/evaluate';
+import type { ResumeState } from './engine-state';
+import type { DecisionRecord, OpenTask, Variables } from './instance-data';
+import type { FormField, ProcessModel } from './model';
+
+export type { DecisionRecord, MessageInput, OpenTask, Variables } from './instance-data';
 
 /** The one workflow type that runs every BPMN process. */
 export const bpmnProcessWorkflowType = 'bpmnProcess';
@@ -23,8 +27,8 @@ export function idempotencyKey(workflowId: string, activityId: string, step?: st
   return step === undefined ? `${workflowId}/${activityId}` : `${workflowId}/${activityId}/${step}`;
 }
 
-/** Variables of a process instance: JSON values only (they travel through Temporal's payloads). */
-export type Variables = Record<string, unknown>;
+/** Signal `message`: a BPMN message (or signal) delivered to an instance (`MessageInput`). */
+export const messageSignalName = 'message';
 
 /** Update `completeTask`: the API has already checked that the caller may complete the task. */
 export const completeTaskUpdateName = 'completeTask';
@@ -35,23 +39,6 @@ export interface CompleteTaskInput {
   completedBy: string;
 }
 
-/**
- * A BPMN message delivered to an instance: by name, and by correlation key when the waiting
- * element declares one. `messageId` makes a redelivery (a duplicate callback) a no-op.
- */
-export const messageSignalName = 'message';
-export interface MessageInput {
-  name: string;
-  correlationKey?: string;
-  messageId?: string;
-  variables?: Variables;
-  /**
-   * A BPMN signal rather than a message: delivered to every signal catch event, signal boundary
-   * event and signal start of an event sub-process of the instance waiting for `name` at that
-   * moment (no correlation key), and dropped when none waits (signals are not buffered).
-   */
-  signal?: boolean;
-}
 
 /**
  * Search attribute KfWaitingFor (KeywordList): the signals and keyed messages an instance waits
@@ -104,7 +91,7 @@ export const bpmnErrorType = 'BpmnError';
 
 /** Input of `bpmnProcess`: the pinned model travels with the instance, so a redeploy never changes it. */
 export interface BpmnProcessInput {
-  definition: import('./model').ProcessModel;
+  definition: ProcessModel;
   businessKey: string;
   variables: Variables;
   /** Set for call-activity children. */
@@ -118,7 +105,7 @@ export interface BpmnProcessInput {
   /** Continue as new once the history passes this many events at a quiescent point (default 4,000; tests lower it). */
   historyLimit?: number;
   /** Set only by the interpreter itself when it continues as new: the tokens and state it carries over. */
-  resume?: import('./engine-state').ResumeState;
+  resume?: ResumeState;
 }
 
 export type InstanceStatus = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -148,15 +135,6 @@ export interface Incident {
  */
 export const unhandledErrorIncidentType = 'UNHANDLED_ERROR_EVENT';
 
-export interface OpenTask {
-  taskId: string;
-  nodeId: string;
-  name: string;
-  candidateGroups: string[];
-  assignee?: string;
-  dueAt?: string;
-  formKey?: string;
-}
 
 /** Result of the `state` query. */
 export interface ProcessInstanceState {
@@ -173,18 +151,6 @@ export interface ProcessInstanceState {
   decisions?: DecisionRecord[];
 }
 
-/** One business rule task's evaluation, kept in the instance state so an instance view can show why it went where it went. */
-export interface DecisionRecord {
-  nodeId: string;
-  decisionKey: string;
-  decisionVersion: number;
-  evaluatedAt: string;
-  loopCounter?: number;
-  /** The decision's result, as written to the task's result variable. */
-  result: unknown;
-  /** Every decision of the graph that ran (required ones first): matched rule ids, input values, result. */
-  decisions: EvaluatedDecision[];
-}
 
 /** Updates that ops (and the API) send to a running instance. */
 export const retryIncidentUpdateName = 'retryIncident';
@@ -297,7 +263,7 @@ export interface OpenUserTaskInput {
   assignee?: string;
   dueAt?: string;
   formKey?: string;
-  formSchema?: import('./model').FormField[];
+  formSchema?: FormField[];
   priority?: number;
   orgUnitId?: string;
   customerId?: string;
@@ -335,7 +301,7 @@ export interface LoadDefinitionInput {
  */
 export const migrateInstanceUpdateName = 'migrateInstance';
 export interface MigrateInstanceInput {
-  definition: import('./model').ProcessModel;
+  definition: ProcessModel;
   nodeMapping: Record<string, string>;
 }
 export interface MigrateInstanceResult {

@@ -1,4 +1,4 @@
-import type { DecisionRecord, MessageInput, OpenTask, Variables } from './contracts';
+import type { DecisionRecord, MessageInput, OpenTask, Variables } from './instance-data';
 
 /**
  * A completed activity with a compensation handler, remembered until it is compensated; or a

@@ -1,49 +1,6 @@
-import { CancellationScope, defineQuery, isCancellation, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-
-/** The batch actions (db/ops.ts keeps the same list for its CHECK constraint). */
-export type OpsBatchAction = 'retry' | 'skip' | 'cancel' | 'terminate' | 'reset' | 'move' | 'migrate';
-
-/** Workflow type and id of an ops batch: `ops-batch:<batch id>`. */
-export const opsBatchWorkflowType = 'opsBatch';
-export function opsBatchWorkflowId(batchId: string): string {
-  return `ops-batch:${batchId}`;
-}
-
-export interface OpsBatchInput {
-  batchId: string;
-  action: OpsBatchAction;
-  /** Targets, in order; stored beforehand as pending rows of `ops_batch_items`. */
-  workflowIds: string[];
-  params: Record<string, unknown>;
-  /** At most this many actions start in any one second. */
-  ratePerSecond: number;
-  actor: string;
-  reason: string;
-  requestId?: string;
-}
-
-export interface OpsBatchProgress {
-  total: number;
-  done: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  status: 'running' | 'completed' | 'cancelled';
-}
-
-export const opsBatchProgressQuery = defineQuery<OpsBatchProgress>('progress');
-
-export interface OpsBatchItemInput {
-  batchId: string;
-  workflowId: string;
-  action: OpsBatchAction;
-  params: Record<string, unknown>;
-  actor: string;
-  reason: string;
-  requestId?: string;
-}
-export type OpsBatchItemResult = 'succeeded' | 'failed' | 'skipped';
+import { opsBatchProgressQuery, type OpsBatchInput, type OpsBatchItemResult, type OpsBatchProgress } from './ops-batch-contract';
 
 const { opsApplyBatchItem, opsRecordBatchItemFailure } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',

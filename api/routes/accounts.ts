@@ -10,7 +10,7 @@ import { contract, listContracts } from '../../db/crm/contracts';
 import { listOrders, order } from '../../db/crm/orders';
 import { listSubscriptions, subscription } from '../../db/crm/subscriptions';
 import { listTroubleTickets, troubleTicket } from '../../db/crm/tickets';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import type { Role } from '../auth';
 import { ApiRoutes, JsonText } from '../routing';
 import {

@@ -3,7 +3,7 @@ import { decodeCursor, toPage } from '../../db/crm/common';
 import { createOrgUnit, listOrgUnits, orgLevels } from '../../db/org-units';
 import { inOrgScope } from '../../db/scope';
 import { createStaff, getStaff, listStaff, publicStaff, roles, updateStaff } from '../../db/staff';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { forgetSessions, type Role } from '../auth';
 import { ApiError } from '../errors';
 import { hashPassword } from '../password';

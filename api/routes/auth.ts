@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { recordAudit } from '../../db/audit';
 import { createSession, revokeSession } from '../../db/sessions';
 import { countLoginAttempt, findLogin, forgetLoginAttempts, getStaff, loginThrottleKeys, roles } from '../../db/staff';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { clearSessionCookie, forgetSessions, newSessionToken, setSessionCookie } from '../auth';
 import { ApiError } from '../errors';
 import { decoyHash, verifyPassword } from '../password';

@@ -14,7 +14,7 @@ import { getOrgUnit } from '../../db/org-units';
 import { orgScope } from '../../db/scope';
 import { processInstanceId } from '../../workflows/contracts';
 import { messageSignal } from '../../workflows/handles';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { requireOperatorScope, type Role } from '../auth';
 import { startInstance } from '../engine/instances';
 import { streamEvents } from '../event-stream';

@@ -17,7 +17,7 @@ import {
 import { type MessageInput, type Variables } from '../../workflows/contracts';
 import { messageSignal } from '../../workflows/handles';
 import { callbackSystems, externalMessageNames, type CallbackSystem } from '../../workflows/external';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { ApiError, validationError } from '../errors';
 import type { RouteSpec } from '../routing';
 import { takeNetworkAlarm, type NetworkAlarm, type TicketDoors } from './trouble-tickets';

@@ -11,7 +11,7 @@ import {
   troubleTicketStatuses,
 } from '../../db/crm/tickets';
 import { severities } from '../../db/crm/common';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import type { Role } from '../auth';
 import { ApiRoutes } from '../routing';
 import { badCursor, booleanQuery, cursor, entityId, idParams, limit, notFoundError, pageOf } from '../schemas';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addTariff, createProduct, getProduct, listProducts, listTariffs, product, productCategories, tariff, updateProduct } from '../../db/crm/catalogue';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { requireOperatorScope, type Role } from '../auth';
 import { ApiRoutes } from '../routing';
 import { currency, idParams, money, notFoundError, optionalText, text, version } from '../schemas';

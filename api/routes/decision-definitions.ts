@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { findDecision, listDecisions, type DecisionRow } from '../../db/decisions';
 import { processKeyPattern } from '../../workflows/bpmn';
 import { DecisionEvaluationError, evaluateDecision } from '../../workflows/dmn/evaluate';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { deployDmn } from '../engine/decisions';
 import { maxDmnBytes } from '../engine/dmn';
 import { ApiError } from '../errors';

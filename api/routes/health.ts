@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { authenticate } from '../auth';
 import type { RouteSpec } from '../routing';
 

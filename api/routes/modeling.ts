@@ -4,7 +4,7 @@ import { activityCatalog } from '../../activities/catalog';
 import { inputContract } from '../../activities/input-contract';
 import { roles } from '../../db/staff';
 import { defaultServiceTaskRetries, defaultServiceTaskTimeout } from '../../workflows/bpmn';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { ApiRoutes } from '../routing';
 import { deployRoles } from './process-definitions';
 

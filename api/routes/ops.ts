@@ -25,8 +25,8 @@ import { collectedUntil, deployedVersion, nodeStats } from '../../db/node-stats'
 import { loadModel } from '../../activities/ops';
 import { findDefinition } from '../../db/definitions';
 import { bundleWorkflows } from '../../runtime/worker';
-import { opsBatchProgressQuery, opsBatchWorkflowId, opsBatchWorkflowType, type OpsBatchInput } from '../../workflows/ops-batch';
-import type { ApiDependencies } from '../app';
+import { opsBatchProgressQuery, opsBatchWorkflowId, opsBatchWorkflowType, type OpsBatchInput } from '../../workflows/ops-batch-contract';
+import type { ApiDependencies, OpsRouteOptions } from '../dependencies';
 import { decodePageToken, encodePageToken } from '../engine/instances';
 import type { AuthenticatedStaff } from '../auth';
 import { ApiError } from '../errors';
@@ -40,11 +40,6 @@ const workflowIdParam = z.object({ workflowId: z.string().min(1).max(400) });
 const incidentParams = workflowIdParam.extend({ incidentId: z.string().min(1).max(200) });
 const anyObject = z.record(z.unknown());
 const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);
-
-export interface OpsRouteOptions {
-  /** The workflow code the replay check replays against; the worker's own bundle by default. */
-  replayBundle?: () => Promise<WorkflowBundle>;
-}
 
 /** Every ops action becomes an ApiError with the same code, or passes through. */
 function asApiError(error: unknown): unknown {

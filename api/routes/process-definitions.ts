@@ -4,7 +4,7 @@ import { findDefinition, listDefinitions, type DefinitionRow } from '../../db/de
 import { knownTaskTypes } from '../../activities/catalog';
 import { versionImpact } from '../../ops/replay';
 import { maxBpmnBytes, parseBpmn, processKeyPattern, summariseModel } from '../../workflows/bpmn';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { decisionLookup, pinDecisions } from '../engine/decisions';
 import { deployBpmn } from '../engine/definitions';
 import { ApiError } from '../errors';

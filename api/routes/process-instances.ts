@@ -7,7 +7,7 @@ import { processKeyPattern } from '../../workflows/bpmn';
 import { processInstanceId, waitingForMessage } from '../../workflows/contracts';
 import { undeclaredFields, validateFormData } from '../../workflows/forms';
 import { hasMessageStart, type ProcessModel } from '../../workflows/model';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { canSee, requireStaff, type AuthenticatedStaff, type Role } from '../auth';
 import { cancelInstance, deliverMessage, describe, findWaitingInstances, getInstance, listInstances, startInstance, temporalStatuses, type InstanceView } from '../engine/instances';
 import { ApiError } from '../errors';

@@ -10,8 +10,8 @@ import {
   signalBroadcastWorkflowType,
   type SignalBroadcastInput,
   type SignalBroadcastProgress,
-} from '../../workflows/signal-broadcast';
-import type { ApiDependencies } from '../app';
+} from '../../workflows/signal-broadcast-contract';
+import type { ApiDependencies } from '../dependencies';
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
 import { processVariables } from '../schemas';

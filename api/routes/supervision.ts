@@ -23,7 +23,7 @@ import {
 import { findDefinition } from '../../db/definitions';
 import type { MessageInput } from '../../workflows/contracts';
 import { messageSignal } from '../../workflows/handles';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import type { AuthenticatedStaff, Role } from '../auth';
 import { startSupervisionInstance, supervisionInstanceId, supervisionNodeInstanceId, supervisionProcessKey } from '../engine/supervision';
 import { ApiError } from '../errors';

@@ -10,7 +10,7 @@ import { updateRejections, type CompleteTaskInput } from '../../workflows/contra
 import { completeTaskUpdate } from '../../workflows/handles';
 import { undeclaredFields } from '../../workflows/forms';
 import type { FormField } from '../../workflows/model';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import { ApiError } from '../errors';
 import { streamEvents } from '../event-stream';
 import { ApiRoutes } from '../routing';

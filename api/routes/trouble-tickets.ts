@@ -18,7 +18,7 @@ import {
 import { findDefinition } from '../../db/definitions';
 import { orgScope, type OrgScoped } from '../../db/scope';
 import { processInstanceId, type Variables } from '../../workflows/contracts';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import type { Role } from '../auth';
 import { deliverMessage, startInstance } from '../engine/instances';
 import { ApiError } from '../errors';
