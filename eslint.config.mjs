@@ -23,7 +23,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'Node built-ins are not available in the workflow sandbox.' },
-            { group: ['**/db', '**/db/**', '**/api', '**/api/**', '**/activities/**', '**/runtime/**'], message: 'Workflow code may not import I/O layers; import activity types with `import type`.', allowTypeImports: true },
+            { group: ['**/db', '**/db/**', '**/api', '**/api/**', '**/activities/**', '**/runtime/**', '**/commands/**'], message: 'Workflow code may not import I/O layers; import activity types with `import type`.', allowTypeImports: true },
           ],
           paths: ['fs', 'path', 'os', 'child_process', 'http', 'https', 'net', 'crypto', 'process', 'pg', 'slonik', 'express'].map((name) => ({
             name,

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { waitingForSignal, type MessageInput } from '../workflows/contracts';
 import { messageSignal } from '../workflows/handles';
 import type { SignalPageInput, SignalPageResult } from '../workflows/signal-broadcast-contract';
-import { matchesWaitingFilter, waitingInstancesQuery, type WaitingFilter } from '../runtime/visibility-query';
+import { matchesWaitingFilter, waitingInstancesQuery, type WaitingFilter } from '../workflows/visibility-query';
 
 /** Instances handed the signal per activity: one visibility page. */
 const signalPageSize = 200;

@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import { migrate } from '../db/migrate';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
-import { runSeed } from '../runtime/seed';
+import { runSeed } from '../commands/seed';
 import { startServices } from '../runtime/services';
 import { loginAs, waitForHealthy } from './support/api';
 import { recreateDatabase } from './support/database';

@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const [address, namespace, taskQueue, bundlePath, stackTraceLimit] = process.argv.slice(2) as [string, string, string, string, string];
   const connection = await NativeConnection.connect({ address });
-  // As the production worker runs workflows (runtime/worker.ts), so the bench measures that.
+  // As the production worker runs workflows (commands/worker.ts), so the bench measures that.
   const worker = await withWorkflowStackTraceLimit(Number(stackTraceLimit), () =>
     Worker.create({
       connection,

@@ -18,7 +18,7 @@ import { migrate } from '../db/migrate';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { startServices } from '../runtime/services';
-import { createKeyflowWorker } from '../runtime/worker';
+import { createKeyflowWorker } from '../commands/worker';
 import { simulatorOptions, startSimulator } from '../sim/server';
 import { externalTestBundle, simControl } from '../test/support/external';
 

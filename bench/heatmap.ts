@@ -19,7 +19,7 @@ import { createDatabasePool } from '../db/pool';
 import { demoPassword } from '../db/seed';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
-import { runSeed } from '../runtime/seed';
+import { runSeed } from '../commands/seed';
 import { startServices } from '../runtime/services';
 import { recreateDatabase } from './support/database';
 

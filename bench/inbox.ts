@@ -19,7 +19,7 @@ import { concerns } from '../api/inbox-feed';
 import { migrate } from '../db/migrate';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
-import { runSeed } from '../runtime/seed';
+import { runSeed } from '../commands/seed';
 import { startServices } from '../runtime/services';
 import { loginAs, waitForHealthy } from './support/api';
 import { recreateDatabase } from './support/database';

@@ -25,7 +25,7 @@ import { createDatabasePool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
-import { runSeed } from '../runtime/seed';
+import { runSeed } from '../commands/seed';
 import { startServices } from '../runtime/services';
 import { login, type Session } from '../test/support/auth';
 import { deploySupervision } from '../test/support/supervision';

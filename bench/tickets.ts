@@ -17,7 +17,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { migrate } from '../db/migrate';
 import { createDatabasePool } from '../db/pool';
-import { bootstrap } from '../runtime/bootstrap';
+import { bootstrap } from '../commands/bootstrap';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { startServices } from '../runtime/services';

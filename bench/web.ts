@@ -10,7 +10,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { webAppDir } from '../api/web-app';
 import { createLogger } from '../runtime/logger';
-import { ensureWebBuild } from '../runtime/web-build';
+import { ensureWebBuild } from '../commands/web-build';
 
 interface ManifestEntry {
   file: string;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { chromiumArgs, chromiumPath } from '../runtime/chromium';
+import { chromiumArgs, chromiumPath } from '../commands/chromium';
 
 const root = path.join(__dirname, '..');
 const processesDir = path.join(root, 'processes');

@@ -12,7 +12,7 @@ import {
 } from '../../workflows/contracts';
 import { messageSignal, stateQuery } from '../../workflows/handles';
 import type { ProcessModel } from '../../workflows/model';
-import { matchesWaitingFilter, visibilityLiteral, waitingInstancesQuery, type WaitingFilter } from '../../runtime/visibility-query';
+import { matchesWaitingFilter, visibilityLiteral, waitingInstancesQuery, type WaitingFilter } from '../../workflows/visibility-query';
 import { ApiError } from '../errors';
 
 /**

@@ -24,7 +24,7 @@ import { collectNodeStatsOnce } from '../../ops/node-stats';
 import { collectedUntil, deployedVersion, nodeStats } from '../../db/node-stats';
 import { loadModel } from '../../activities/ops';
 import { findDefinition } from '../../db/definitions';
-import { bundleWorkflows } from '../../runtime/worker';
+import { bundleWorkflows } from '../../commands/worker';
 import { opsBatchProgressQuery, opsBatchWorkflowId, opsBatchWorkflowType, type OpsBatchInput } from '../../workflows/ops-batch-contract';
 import type { ApiDependencies, OpsRouteOptions } from '../dependencies';
 import { decodePageToken, encodePageToken } from '../engine/instances';

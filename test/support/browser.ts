@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { chromiumArgs, chromiumPath } from '../../runtime/chromium';
+import { chromiumArgs, chromiumPath } from '../../commands/chromium';
 
 export const screenshotsDir = path.join(__dirname, '..', '..', 'docs', 'screenshots');
 

@@ -9,7 +9,7 @@ import type { CallbackDelivery } from '../../sim/callbacks';
 import { simulatorOptions, startSimulator, type RunningSimulator } from '../../sim/server';
 import type { Config } from '../../runtime/config';
 import { createLogger } from '../../runtime/logger';
-import { createKeyflowWorker, type KeyflowWorker } from '../../runtime/worker';
+import { createKeyflowWorker, type KeyflowWorker } from '../../commands/worker';
 import type { TestDatabase } from './database';
 import { testConfig } from './services';
 

@@ -3,7 +3,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig, type Config } from '../../runtime/config';
 import { createLogger, type Logger } from '../../runtime/logger';
-import { bundleWorkflows, createKeyflowWorker, type KeyflowWorker } from '../../runtime/worker';
+import { bundleWorkflows, createKeyflowWorker, type KeyflowWorker } from '../../commands/worker';
 import type { TestDatabase } from './database';
 
 let bundle: Promise<WorkflowBundle> | undefined;

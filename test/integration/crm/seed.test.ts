@@ -2,7 +2,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { startApi } from '../../../api/server';
 import { demoLogins, demoPassword } from '../../../db/seed';
-import { runSeed } from '../../../runtime/seed';
+import { runSeed } from '../../../commands/seed';
 import { login } from '../../support/auth';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testConfig, testLogger } from '../../support/services';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { startApi, type RunningApi } from '../../../api/server';
 import { deployDefinition } from '../../../db/definitions';
 import type { Config } from '../../../runtime/config';
-import { createKeyflowWorker, type KeyflowWorker } from '../../../runtime/worker';
+import { createKeyflowWorker, type KeyflowWorker } from '../../../commands/worker';
 import { bpmnProcessWorkflowType, processInstanceId, stateQueryName, type BpmnProcessInput, type ProcessInstanceState } from '../../../workflows/contracts';
 import type { ProcessModel } from '../../../workflows/model';
 import { loginAs, seedOrgTree, testOrg } from '../../support/auth';

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../../../api/server';
 import type { Config } from '../../../runtime/config';
-import { createKeyflowWorker, type KeyflowWorker } from '../../../runtime/worker';
+import { createKeyflowWorker, type KeyflowWorker } from '../../../commands/worker';
 import { loginAs, seedOrgTree, testOrg, type Session } from '../../support/auth';
 
 type OpsSession = Awaited<ReturnType<typeof loginAs>>;

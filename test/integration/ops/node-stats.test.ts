@@ -6,7 +6,7 @@ import { deployDefinition } from '../../../db/definitions';
 import { insertNodeExecutions } from '../../../db/node-stats';
 import { collectNodeExecutions } from '../../../ops/node-stats';
 import type { Config } from '../../../runtime/config';
-import { createKeyflowWorker, type KeyflowWorker } from '../../../runtime/worker';
+import { createKeyflowWorker, type KeyflowWorker } from '../../../commands/worker';
 import { bpmnProcessWorkflowType, processInstanceId, type BpmnProcessInput } from '../../../workflows/contracts';
 import { loginAs, seedOrgTree, testOrg } from '../../support/auth';
 import { createTestDatabase, type TestDatabase } from '../../support/database';

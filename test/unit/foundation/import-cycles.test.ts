@@ -3,13 +3,14 @@ import path from 'node:path';
 import ts from 'typescript';
 
 /**
- * Floors that go one way: no module imports, through any chain, a module that imports it back.
+ * Floors that go one way: the ground (runtime/) reaches for nothing above it, and no module
+ * imports, through any chain, a module that imports it back.
  * Checked twice — for what runs (value imports), across the whole tree, and for every import,
  * types too, everywhere but the interpreter, whose behaviours share one engine-context interface
  * that names them all (a hub of types only: workflows/interpreter/engine.ts).
  */
 const root = path.resolve(__dirname, '..', '..', '..');
-const folders = ['activities', 'api', 'bin', 'db', 'ops', 'runtime', 'sim', 'workflows'];
+const folders = ['activities', 'api', 'bin', 'commands', 'db', 'ops', 'runtime', 'sim', 'workflows'];
 const typeHub = `workflows${path.sep}interpreter${path.sep}`;
 
 interface ModuleImports {
@@ -99,6 +100,14 @@ describe('the import graph', () => {
 
   it('reads the whole tree', () => {
     expect(modules.size).toBeGreaterThan(200);
+  });
+
+  it('keeps runtime/ the ground: config, logging, the HTTP server and the services import nothing of ours outside it', () => {
+    const ground = path.join(root, 'runtime') + path.sep;
+    const reachingUp = [...modules]
+      .filter(([file]) => file.startsWith(ground))
+      .flatMap(([file, imports]) => imports.all.filter((target) => !target.startsWith(ground)).map((target) => `${path.relative(root, file)} → ${path.relative(root, target)}`));
+    expect(reachingUp).toEqual([]);
   });
 
   it('has no cycle among the imports that run', () => {

@@ -1,7 +1,7 @@
 import { instanceFilter } from '../ops/find';
 import { replayCheck } from '../ops/replay';
-import { loadConfig } from './config';
-import { createTemporalClient } from './temporal-client';
+import { loadConfig } from '../runtime/config';
+import { createTemporalClient } from '../runtime/temporal-client';
 import { bundleWorkflows } from './worker';
 
 /**

@@ -1,7 +1,7 @@
 import { hashPassword } from '../api/password';
 import { createDatabasePool } from '../db/pool';
 import { analyzeCrm, demoLogins, demoPassword, seedDemoData, type SeedResult } from '../db/seed';
-import type { Logger } from './logger';
+import type { Logger } from '../runtime/logger';
 
 export interface SeedRun extends SeedResult {
   ms: number;

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from './config';
-import type { Logger } from './logger';
+import { projectRoot } from '../runtime/config';
+import type { Logger } from '../runtime/logger';
 
 const designerDir = path.join(projectRoot, 'designer');
 const distDir = path.join(designerDir, 'dist');

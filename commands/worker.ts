@@ -2,10 +2,10 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDatabasePool, type DatabasePool } from '../db/pool';
-import type { Config } from './config';
-import type { Logger } from './logger';
-import { temporalConnectionOptions } from './services/temporal';
-import { withWorkflowStackTraceLimit } from './workflow-stack-traces';
+import type { Config } from '../runtime/config';
+import type { Logger } from '../runtime/logger';
+import { temporalConnectionOptions } from '../runtime/services/temporal';
+import { withWorkflowStackTraceLimit } from '../runtime/workflow-stack-traces';
 
 export const workflowsPath = path.join(__dirname, '..', 'workflows', 'index.ts');
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Logger } from './logger';
+import type { Logger } from '../runtime/logger';
 
 /** Debian's Chromium, which the browser tests drive through playwright-core (never a downloaded browser). */
 export const chromiumPath = process.env.KEYFLOW_CHROMIUM ?? '/usr/bin/chromium';

@@ -2,9 +2,9 @@ import cluster from 'node:cluster';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { ConfigError, loadConfig, projectRoot, type Config } from './config';
-import { createLogger, type Logger } from './logger';
-import { ServiceError, startServices, type Services } from './services';
+import { ConfigError, loadConfig, projectRoot, type Config } from '../runtime/config';
+import { createLogger, type Logger } from '../runtime/logger';
+import { ServiceError, startServices, type Services } from '../runtime/services';
 // Static imports: bin/keyflow.js loads TypeScript through tsx's CommonJS hook, which does not
 // cover `import()` — a dynamic import of a .ts module fails there with ERR_MODULE_NOT_FOUND.
 import { startApi } from '../api/server';

@@ -1,6 +1,6 @@
 import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import type { temporal } from '@temporalio/proto';
-import { bpmnProcessWorkflowType, waitingForSearchAttribute } from '../workflows/contracts';
+import { bpmnProcessWorkflowType, waitingForSearchAttribute } from './contracts';
 
 /** A string literal of Temporal's visibility query language: quoted and escaped, never spliced. */
 export function visibilityLiteral(value: string): string {

@@ -3,11 +3,11 @@ import { syncBillingSchedule } from '../activities/billing/schedule';
 import { deployProcessFiles } from '../api/engine/definitions';
 import { createDatabasePool } from '../db/pool';
 import { fillCallbackSecrets, startSimulatorProcess } from '../sim/process';
-import { loadConfig, type Config } from './config';
-import { createTemporalClient } from './temporal-client';
-import type { Logger } from './logger';
+import { loadConfig, type Config } from '../runtime/config';
+import { createTemporalClient } from '../runtime/temporal-client';
+import type { Logger } from '../runtime/logger';
 import { seedOnFirstStart } from './seed';
-import type { Services } from './services';
+import type { Services } from '../runtime/services';
 
 /**
  * What `keyflow start` does once the services run and the schema is migrated, before the worker
