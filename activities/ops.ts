@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { recordAudit } from '../db/audit';
 import { finishBatch, getBatchItemStatus, instanceEntityType, recordBatchItemResult } from '../db/ops';
 import type { DatabasePool } from 'slonik';
-import { findDefinition } from '../db/definitions';
+import { loadModel } from '../db/definitions';
 import { actOnIncidents, cancelInstance, migrateInstance, moveToken, resetBeforeNode, terminateInstance } from '../ops/actions';
 import { OpsError } from '../ops/errors';
 import type { OpsBatchItemInput, OpsBatchItemResult } from '../workflows/ops-batch-contract';
@@ -95,8 +95,3 @@ export function createOpsActivities({ pool }: ActivityDependencies) {
   };
 }
 
-/** A deployed version's executable model. */
-export async function loadModel(pool: DatabasePool, key: string, version: number) {
-  const row = await findDefinition(pool, key, version);
-  return row && row.version === version ? row.model : null;
-}

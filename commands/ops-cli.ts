@@ -2,7 +2,7 @@ import { instanceFilter } from '../ops/find';
 import { replayCheck } from '../ops/replay';
 import { loadConfig } from '../runtime/config';
 import { createTemporalClient } from '../runtime/temporal-client';
-import { bundleWorkflows } from './worker';
+import { bundleWorkflows } from '../runtime/workflow-bundle';
 
 /**
  * `keyflow ops …`: the ops API for people who live in terminals. Every command is one API call

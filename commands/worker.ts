@@ -1,18 +1,11 @@
-import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDatabasePool, type DatabasePool } from '../db/pool';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import { temporalConnectionOptions } from '../runtime/services/temporal';
+import { workflowsPath } from '../runtime/workflow-bundle';
 import { withWorkflowStackTraceLimit } from '../runtime/workflow-stack-traces';
-
-export const workflowsPath = path.join(__dirname, '..', 'workflows', 'index.ts');
-
-/** Bundles the workflow code once; tests share one bundle across their workers. */
-export async function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
-}
 
 export interface KeyflowWorker {
   worker: Worker;
@@ -91,12 +84,3 @@ export async function createKeyflowWorker(config: Config, logger: Logger, option
     },
   };
 }
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string, meta?: unknown) => console.warn(message, meta ?? ''),
-  error: (message: string, meta?: unknown) => console.error(message, meta ?? ''),
-};

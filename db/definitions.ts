@@ -67,6 +67,12 @@ export async function findDefinition(db: CommonQueryMethods, key: string, versio
 }
 
 /** The version deployed from exactly this XML, or null. */
+/** A deployed version's executable model; null when that version is not deployed. */
+export async function loadModel(db: CommonQueryMethods, key: string, version: number): Promise<ProcessModel | null> {
+  const row = await findDefinition(db, key, version);
+  return row && row.version === version ? row.model : null;
+}
+
 export async function findDefinitionBySha(db: CommonQueryMethods, key: string, sha256: string): Promise<DefinitionRow | null> {
   return db.maybeOne(sql.type(definitionRow)`
     SELECT key, version, sha256, name, xml, model, deployed_by, deployed_at, note

@@ -3,7 +3,8 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig, type Config } from '../../runtime/config';
 import { createLogger, type Logger } from '../../runtime/logger';
-import { bundleWorkflows, createKeyflowWorker, type KeyflowWorker } from '../../commands/worker';
+import { createKeyflowWorker, type KeyflowWorker } from '../../commands/worker';
+import { bundleWorkflows } from '../../runtime/workflow-bundle';
 import type { TestDatabase } from './database';
 
 let bundle: Promise<WorkflowBundle> | undefined;
