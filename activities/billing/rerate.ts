@@ -175,9 +175,9 @@ export async function rerate(db: BulkDatabase, input: RerateInput): Promise<Rera
       }
 
       // Reverse the current ratings and store the new ones (in event order, as rated).
-      await client.run(`UPDATE rated_usage SET state = 'reversed' WHERE bill_id = $1 AND state <> 'reversed'`, [bill.id]);
+      await client.run(`UPDATE rated_usage SET state = 'reversed' WHERE period = $2 AND bill_id = $1 AND state <> 'reversed'`, [bill.id, input.period]);
       if (result.rated.length > 0) {
-        const [next] = await client.query(z.object({ next: z.coerce.number() }), 'SELECT coalesce(max(rating_no), 0) + 1 AS next FROM rated_usage WHERE bill_id = $1', [bill.id]);
+        const [next] = await client.query(z.object({ next: z.coerce.number() }), 'SELECT coalesce(max(rating_no), 0) + 1 AS next FROM rated_usage WHERE period = $2 AND bill_id = $1', [bill.id, input.period]);
         await client.copyIn(
           'COPY rated_usage (usage_record_id, rating_no, billing_account_id, period, bill_id, tariff_id, category, units, free_units, bundle_id, charge_sub, state) FROM STDIN',
           result.rated.map((event) =>
