@@ -11,7 +11,7 @@ import { adjustmentIdOf, billAccount, type AccountRow, type AdjustmentRow, type 
 import { copyLine, type BulkClient, type BulkDatabase } from './bulk';
 import { cachedTariffBook } from './catalogue';
 import { defaultTimeZone } from './guiding';
-import { ensureUsagePartitions, settleUsagePartitions } from './partitions';
+import { analyzeUsagePartition, ensureUsagePartitions, settleUsagePartitions } from './partitions';
 
 export const billRunStatuses = ['created', 'collecting', 'rating', 'awaiting_approval', 'issuing', 'publishing', 'completed', 'rejected', 'failed'] as const;
 export type BillRunStatus = (typeof billRunStatuses)[number];
@@ -112,9 +112,13 @@ export interface RunPlan {
 export async function planRun(db: BulkDatabase, runId: number, accountsPerBatch: number, maxRecordsPerBatch: number): Promise<RunPlan> {
   // Rating reads the run's period from its own partition: records still in the default partition
   // (a resubmission, a period collected outside the expected months) are moved there first.
-  const { period } = await db.transaction((client) => getRun(client, runId));
-  await settleUsagePartitions(db);
-  await ensureUsagePartitions(db, [period]);
+  const { period, status } = await db.transaction((client) => getRun(client, runId));
+  if (status === 'collecting') {
+    await settleUsagePartitions(db);
+    await ensureUsagePartitions(db, [period]);
+    // The month was loaded moments ago: every batch's read is planned on these statistics.
+    await analyzeUsagePartition(db, 'usage_records', period);
+  }
   return db.transaction(async (client) => {
     const run = await getRun(client, runId, true);
     if (run.batches_total > 0 || run.status !== 'collecting') {
@@ -439,15 +443,21 @@ export async function finishRating(db: BulkDatabase, runId: number): Promise<Rat
       return { run, needsApproval: run.status === 'awaiting_approval', ledger: ledgerOf(run, 0) };
     }
     if (run.batches_done < run.batches_total) throw new BillRunError('RUN_INCOMPLETE', `bill run ${runId} has ${run.batches_total - run.batches_done} batches not done`);
+    // The check reads a whole month of records and of ratings: only hash joins make that one pass
+    // each. On a partition loaded moments ago the planner's row estimates are far off, and its
+    // nested loop ran for minutes at a million records; JIT only adds its compile time here.
+    await client.run('SET LOCAL enable_nestloop = off');
+    await client.run('SET LOCAL jit = off');
     const [check] = await client.query(
       z.object({ records: z.coerce.number(), rated: z.coerce.number() }),
       `SELECT count(*) AS records, count(r.usage_record_id) AS rated
          FROM usage_records u
-         JOIN bill_run_batches b ON b.bill_run_id = $1 AND u.billing_account_id = ANY(b.billing_account_ids)
          LEFT JOIN rated_usage r ON r.usage_record_id = u.id AND r.period = $2 AND r.state <> 'reversed'
-        WHERE u.period = $2`,
+        WHERE u.period = $2 AND u.billing_account_id IN (SELECT unnest(billing_account_ids) FROM bill_run_batches WHERE bill_run_id = $1)`,
       [runId, run.period],
     );
+    await client.run('SET LOCAL enable_nestloop TO DEFAULT');
+    await client.run('SET LOCAL jit TO DEFAULT');
     // Unrated: records of the run's accounts and period without a current rating, or rated but not
     // counted by a batch (both would break the books).
     const unrated = check!.records - check!.rated + Math.abs(check!.rated - run.records_rated);

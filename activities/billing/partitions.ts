@@ -37,3 +37,8 @@ export async function settleUsagePartitions(db: BulkDatabase): Promise<string[]>
   await ensureUsagePartitions(db, periods);
   return periods;
 }
+
+/** Refreshes the planner's statistics of one period's partition (after a bulk load into it). */
+export async function analyzeUsagePartition(db: BulkDatabase, table: 'usage_records' | 'rated_usage', period: string): Promise<void> {
+  await db.query(z.object({}).passthrough(), 'SELECT analyze_usage_partition($1, $2)', [table, period]);
+}

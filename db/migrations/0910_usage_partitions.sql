@@ -94,6 +94,19 @@ BEGIN
   END LOOP;
 END $$;
 
+-- Fresh statistics of one period's partition. A bill run loads a month into a new partition and
+-- reads it moments later, before autovacuum has looked at it: without statistics the planner
+-- guessed a nested loop over a million rows for the conservation check.
+CREATE FUNCTION analyze_usage_partition(parent text, p text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF parent NOT IN ('usage_records', 'rated_usage') OR p IS NULL OR p !~ '^\d{4}-(0[1-9]|1[0-2])$' THEN
+    RAISE EXCEPTION 'not a usage partition: % %', parent, p USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF to_regclass(parent || '_' || replace(p, '-', '_')) IS NOT NULL THEN
+    EXECUTE format('ANALYZE %I', parent || '_' || replace(p, '-', '_'));
+  END IF;
+END $$;
+
 -- Existing rows, period by period, then the indexes (built once over the loaded partitions, which
 -- is cheaper than maintaining them row by row).
 DO $$
