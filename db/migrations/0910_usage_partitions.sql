@@ -71,7 +71,9 @@ CREATE TABLE rated_usage_default PARTITION OF rated_usage DEFAULT;
 -- The partition of one period for both tables, made once (concurrent callers wait for each other
 -- on an advisory lock). The new table is filled from the default partition and only then attached:
 -- ATTACH takes a SHARE UPDATE EXCLUSIVE lock on the parent, which concurrent loads (ROW EXCLUSIVE)
--- do not conflict with, where CREATE TABLE … PARTITION OF would wait for every open load.
+-- do not conflict with, where CREATE TABLE … PARTITION OF would wait for every open load; it does
+-- wait for a load that wrote into the default partition (it locks that one exclusively to check
+-- it). Call it in a transaction of its own, never inside a load.
 CREATE FUNCTION ensure_usage_partition(p text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   parent text;
