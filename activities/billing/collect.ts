@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { copyLine, type BulkClient, type BulkDatabase } from './bulk';
+import { ensureUsagePartitions, likelyUsagePeriods, settleUsagePartitions } from './partitions';
 import type { GuidedUsage, GuidingContext } from './guiding';
 import { inspectMediationFile, MalformedFileError, rawUsageOf, splitCsvLine, stripLineEnd, type FileProblem } from './mediation';
 import { checkUsage, contentHash, contentHashSql, isRejection, type RawUsage } from './preprocess';
@@ -95,6 +96,7 @@ export async function collectInbox(db: BulkDatabase, guiding: GuidingContext, op
   const summary: CollectionSummary = { files: 0, loaded: 0, quarantined: 0, alreadyTaken: 0, skippedUnsettled: 0, recordsIn: 0, accepted: 0, rejected: 0, duplicates: 0, acceptedForRun: 0, deliveries: [] };
   const settled = files.filter((file) => options.fileClockMs - file.mtimeMs >= options.settleMs);
   summary.skippedUnsettled = files.length - settled.length;
+  if (settled.length > 0) await ensureUsagePartitions(db, likelyUsagePeriods(options.now, options.run?.period));
   let next = 0;
   const loader = async () => {
     while (next < settled.length) {
@@ -126,6 +128,8 @@ export async function collectInbox(db: BulkDatabase, guiding: GuidingContext, op
     options.onFile?.(name, delivery);
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallelFiles ?? 2, settled.length)) }, loader));
+  // Records of a period nobody expected went to the default partition; they get their own now.
+  if (summary.loaded > 0) await settleUsagePartitions(db);
   // In the order the files were taken, whichever finished first.
   summary.deliveries.sort((a, b) => settled.findIndex((file) => file.name === a.name) - settled.findIndex((file) => file.name === b.name));
   return summary;

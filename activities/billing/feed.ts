@@ -12,6 +12,7 @@ import { callPartner, type PartnerEndpoint } from '../external/http';
 import { usagePage, type UsageRecord } from '../external/wire';
 import type { BulkDatabase } from './bulk';
 import { loadRecords, type CollectOptions, type DeliveryLine } from './collect';
+import { ensureUsagePartitions, likelyUsagePeriods, settleUsagePartitions } from './partitions';
 import type { GuidingContext } from './guiding';
 import type { RawUsage } from './preprocess';
 
@@ -69,6 +70,7 @@ export async function collectFeed(
 ): Promise<FeedSummary> {
   const summary: FeedSummary = { pages: 0, recordsIn: 0, accepted: 0, rejected: 0, duplicates: 0 };
   const cursorRow = z.object({ cursor: z.string().nullable() });
+  await ensureUsagePartitions(db, likelyUsagePeriods(options.now, options.run?.period));
   for (let pages = 0; pages < (options.maxPages ?? 1_000); pages += 1) {
     const [current] = await db.query(cursorRow, 'SELECT cursor FROM usage_feed_cursors WHERE feed = $1', [feedName]);
     const after = current?.cursor ?? null;
@@ -107,5 +109,6 @@ export async function collectFeed(
     summary.rejected += loaded.rejected;
     summary.duplicates += loaded.duplicates;
   }
+  if (summary.pages > 0) await settleUsagePartitions(db);
   return summary;
 }

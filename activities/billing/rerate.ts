@@ -49,7 +49,7 @@ export interface RerateSummary {
 
 export class RerateError extends Error {
   constructor(
-    readonly code: 'NOTHING_TO_RERATE' | 'BILL_NOT_ISSUED' | 'REQUEST_KEY_REUSED' | 'UNRATEABLE',
+    readonly code: 'NOTHING_TO_RERATE' | 'BILL_NOT_ISSUED' | 'REQUEST_KEY_REUSED' | 'UNRATEABLE' | 'USAGE_ARCHIVED',
     message: string,
   ) {
     super(message);
@@ -69,6 +69,7 @@ const billRow = z.object({
   time_zone: z.string(),
   home_prefix: z.string().nullable(),
   agreement: z.unknown(),
+  records: z.number(),
 });
 const lineRow = z.object({ key: z.string(), description: z.string(), amount_minor: z.coerce.number(), adjustment_id: z.coerce.number().nullable(), kind: z.string() });
 
@@ -90,7 +91,7 @@ export async function rerate(db: BulkDatabase, input: RerateInput): Promise<Rera
     const bills = await client.query(
       billRow,
       `SELECT b.id, b.bill_no, b.status, b.billing_account_id, b.account_id, b.org_unit_id, b.currency, ba.bill_cycle_day,
-              b.time_zone, t.home_prefix, coalesce(t.agreement, '{}'::jsonb) AS agreement
+              b.time_zone, t.home_prefix, coalesce(t.agreement, '{}'::jsonb) AS agreement, b.records
          FROM bills b JOIN billing_accounts ba ON ba.id = b.billing_account_id LEFT JOIN billing_terms t ON t.billing_account_id = b.billing_account_id
         WHERE b.period = $1 AND ($2::text IS NULL OR b.billing_account_id = $2) ORDER BY b.billing_account_id`,
       [input.period, input.billingAccountId ?? null],
@@ -108,6 +109,11 @@ export async function rerate(db: BulkDatabase, input: RerateInput): Promise<Rera
     const book = await loadTariffBook(client);
     const ids = bills.map((bill) => bill.billing_account_id);
     const usage = await usageOf(client, ids, input.period);
+    // A period's usage partitions can be detached (archived) or dropped as a unit; rating the
+    // bills again without their records would credit every charge back.
+    const found = [...usage.values()].reduce((sum, list) => sum + list.length, 0);
+    const billed = bills.reduce((sum, bill) => sum + bill.records, 0);
+    if (found < billed) throw new RerateError('USAGE_ARCHIVED', `only ${found} of the ${billed} usage records billed for ${input.period} are in usage_records: attach its archived partitions first`);
     const subscriptions = await client.query(
       z.object({ id: z.string(), product_id: z.string(), billing_account_id: z.string(), quantity: z.number(), activated_at: z.date(), terminated_at: z.date().nullable() }),
       'SELECT id, product_id, billing_account_id, quantity, activated_at, terminated_at FROM subscriptions WHERE billing_account_id = ANY($1) AND activated_at IS NOT NULL',
@@ -175,9 +181,9 @@ export async function rerate(db: BulkDatabase, input: RerateInput): Promise<Rera
       }
 
       // Reverse the current ratings and store the new ones (in event order, as rated).
-      await client.run(`UPDATE rated_usage SET state = 'reversed' WHERE bill_id = $1 AND state <> 'reversed'`, [bill.id]);
+      await client.run(`UPDATE rated_usage SET state = 'reversed' WHERE period = $2 AND bill_id = $1 AND state <> 'reversed'`, [bill.id, input.period]);
       if (result.rated.length > 0) {
-        const [next] = await client.query(z.object({ next: z.coerce.number() }), 'SELECT coalesce(max(rating_no), 0) + 1 AS next FROM rated_usage WHERE bill_id = $1', [bill.id]);
+        const [next] = await client.query(z.object({ next: z.coerce.number() }), 'SELECT coalesce(max(rating_no), 0) + 1 AS next FROM rated_usage WHERE period = $2 AND bill_id = $1', [bill.id, input.period]);
         await client.copyIn(
           'COPY rated_usage (usage_record_id, rating_no, billing_account_id, period, bill_id, tariff_id, category, units, free_units, bundle_id, charge_sub, state) FROM STDIN',
           result.rated.map((event) =>

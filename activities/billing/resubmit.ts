@@ -64,6 +64,14 @@ export async function resubmitRejection(db: BulkDatabase, id: number, correction
     if (isRejection(checked)) throw new ResubmitError('STILL_INVALID', checked.message, checked.reason);
     const guided = (await GuidingContext.load(client, now)).guide(checked);
     if (isRejection(guided)) throw new ResubmitError('STILL_INVALID', guided.message, guided.reason);
+    // usage_records is unique per period (partitioned by it): a corrected record that moved to
+    // another period is checked against all of them here, which one record can afford.
+    const twins = await client.query(z.object({ id: z.coerce.number() }), 'SELECT id FROM usage_records WHERE (source = $1 AND record_id = $2) OR content_hash = $3 LIMIT 1', [
+      guided.source,
+      guided.recordId,
+      contentHash(guided, guided.destination),
+    ]);
+    if (twins.length > 0) throw new ResubmitError('DUPLICATE', `record ${guided.source}/${guided.recordId} (or one with the same content) was accepted already`);
     const [inserted] = await client.query(
       z.object({ id: z.coerce.number() }),
       `INSERT INTO usage_records (source, record_id, content_hash, usage_type, service_number, subscription_id, billing_account_id, org_unit_id, period,

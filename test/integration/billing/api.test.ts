@@ -209,5 +209,12 @@ describe('the billing API', () => {
     ]);
     expect((await call(cityClerk, 'POST', '/api/billing/rerates', { ...request, requestKey: 'city' })).status).toBe(403);
     expect((await call(clerk, 'POST', '/api/billing/rerates', { ...request, requestKey: 'p2', period: '2024-01' })).status).toBe(404);
+
+    // an archived month (its usage partition detached) is not rated again as if it had no usage
+    await database.pool.query(sql.type(z.object({}))`ALTER TABLE usage_records DETACH PARTITION usage_records_2025_03`);
+    const archived = await call(clerk, 'POST', '/api/billing/rerates', { ...request, requestKey: 'archived' });
+    expect(archived).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('attach its archived partitions') } } });
+    await database.pool.query(sql.type(z.object({}))`ALTER TABLE usage_records ATTACH PARTITION usage_records_2025_03 FOR VALUES IN ('2025-03')`);
+    expect((await call(clerk, 'POST', '/api/billing/rerates', { ...request, requestKey: 'reattached' })).body).toMatchObject({ differenceMinor: 0, notes: [] });
   });
 });

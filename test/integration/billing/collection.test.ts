@@ -180,4 +180,19 @@ describe('usage collection from the mediation inbox', () => {
     expect(physical).toEqual([...physical].sort());
     expect(new Set(physical).size).toBe(3);
   });
+
+  it('files late usage of a month nobody made a partition for under that month, in its own partition', async () => {
+    // given: usage of last November, collected in March (its bill is not out yet)
+    await drop('MSC-SZ-01_0003.csv', mediationFileText([call('november-1', operator.subscriptions[0]![0]!.serviceNumber, '2024-11-20T10:00:00+08:00')]));
+
+    // when
+    const summary = await collect();
+
+    // then: it went into the default partition while loading and was moved out after
+    expect(summary).toMatchObject({ loaded: 1, accepted: 1 });
+    const placed = await database.pool.one(sql.type(z.object({ period: z.string(), partition: z.string() }))`
+      SELECT period, tableoid::regclass::text AS partition FROM usage_records WHERE record_id = 'november-1'`);
+    expect(placed).toEqual({ period: '2024-11', partition: 'usage_records_2024_11' });
+    expect(await count('usage_records_default')).toBe(0);
+  });
 });
