@@ -171,7 +171,10 @@ describe('deploying process definitions', () => {
       duplex: 'half',
     } as RequestInit).catch((error: Error) => error);
 
-    if (!(response instanceof Error)) expect(response.status).toBe(413);
+    // The API may close before it answers; a failed fetch's error comes from undici's realm, so it
+    // is told apart by shape, not instanceof (which made this fail whenever the API closed first).
+    if (typeof (response as Response).status === 'number') expect((response as Response).status).toBe(413);
+    else expect(String((response as Error).message)).toMatch(/fetch failed|other side closed|socket/i);
     expect(sent).toBeLessThan(50 * 1024 * 1024);
   });
 
