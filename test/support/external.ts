@@ -22,10 +22,10 @@ const quietLogger = createLogger(logLevel, 'test');
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
-/** The production workflows plus test/workflows/, bundled once per test file. */
+/** The production workflows plus test/support/workflows/, bundled once per test file. */
 export function externalTestBundle(): Promise<WorkflowBundle> {
   bundle ??= bundleWorkflowCode({
-    workflowsPath: path.join(__dirname, '..', 'workflows', 'index.ts'),
+    workflowsPath: path.join(__dirname, 'workflows', 'index.ts'),
     logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (message) => console.error(message) },
   });
   return bundle;

@@ -24,7 +24,7 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (
 
 /** Keyflow's workflows plus the ops fixtures; `changed` uses the non-deterministic edit. */
 export function bundleOpsFixtures(variant: 'original' | 'changed'): Promise<WorkflowBundle> {
-  const workflowsPath = path.join(__dirname, '..', 'workflows', ...(variant === 'changed' ? ['changed'] : []), 'index.ts');
+  const workflowsPath = path.join(__dirname, 'workflows', ...(variant === 'changed' ? ['changed'] : []), 'index.ts');
   return bundleWorkflowCode({ workflowsPath, logger: quiet });
 }
 

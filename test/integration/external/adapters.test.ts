@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { bpmnErrorType } from '../../../workflows/contracts';
 import { externalErrorTypes } from '../../../workflows/external';
-import type { ServiceTaskStep, StepsInput, TaskOutcome } from '../../workflows/external';
+import type { ServiceTaskStep, StepsInput, TaskOutcome } from '../../support/workflows/external';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startExternalStack, type ExternalStack } from '../../support/external';
 

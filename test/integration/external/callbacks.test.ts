@@ -9,7 +9,7 @@ import { createApp } from '../../../api/app';
 import type { MessageInput } from '../../../workflows/contracts';
 import { externalMessageNames, type CallbackSystem } from '../../../workflows/external';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { ActivationResult, activateService, serviceTaskSteps } from '../../workflows/external';
+import type { ActivationResult, activateService, serviceTaskSteps } from '../../support/workflows/external';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startExternalStack, type ExternalStack } from '../../support/external';
 import { testLogger } from '../../support/services';

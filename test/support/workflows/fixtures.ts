@@ -2,7 +2,7 @@
 // (timeline, reset, terminate, replay check) without the BPMN interpreter. Their activities are
 // test fixtures registered by the test's worker (test/support/ops-fixtures.ts).
 import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { FixtureActivities } from '../support/ops-fixtures';
+import type { FixtureActivities } from '../ops-fixtures';
 
 export const proceedSignal = defineSignal('proceed');
 

@@ -15,9 +15,9 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
-import { messageSignalName, type MessageInput, type ServiceTaskRequest, type ServiceTaskResult, type Variables } from '../../workflows/contracts';
-import { externalMessageNames, externalRetryPolicy } from '../../workflows/external';
+import type { Activities } from '../../../activities';
+import { messageSignalName, type MessageInput, type ServiceTaskRequest, type ServiceTaskResult, type Variables } from '../../../workflows/contracts';
+import { externalMessageNames, externalRetryPolicy } from '../../../workflows/external';
 
 type ServiceTaskName = Extract<keyof Activities, `${string}.${string}`>;
 

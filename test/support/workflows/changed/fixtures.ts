@@ -2,7 +2,7 @@
 // `opsStepsWorkflow` now calls a different activity first. Replaying a history recorded with the
 // original code against this one must fail, and the replay check must say so.
 import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { FixtureActivities } from '../../support/ops-fixtures';
+import type { FixtureActivities } from '../../ops-fixtures';
 
 export const proceedSignal = defineSignal('proceed');
 

@@ -1,3 +1,3 @@
 // The same bundle with the non-deterministic edit of the fixtures.
-export * from '../../../workflows/index';
+export * from '../../../../workflows/index';
 export * from './fixtures';
