@@ -8,9 +8,11 @@ import { ApiRoutes, jsonBodyParser, readJsonBody } from './routing';
 import { createAccountRoutes } from './routes/accounts';
 import { createAdminRoutes } from './routes/admin';
 import { createAuthRoutes } from './routes/auth';
-import { createCaseRoutes } from './routes/cases';
+import { createOrderRoutes } from './routes/orders';
+import { createSupervisionTicketRoutes } from './routes/supervision-tickets';
+import { createTicketRoutes } from './routes/tickets';
 import { callbackRouteSpecs, createCallbackRouter } from './routes/callbacks';
-import { createCatalogueRoutes } from './routes/catalogue';
+import { createProductRoutes } from './routes/products';
 import { createEchoRouter, echoRouteSpec } from './routes/echo';
 import { createDecisionDefinitionRoutes } from './routes/decision-definitions';
 import { createProcessDefinitionRoutes } from './routes/process-definitions';
@@ -60,10 +62,12 @@ export function createApp(deps: ApiDependencies): Express {
   const groups: ApiRoutes[] = [
     createAuthRoutes(deps),
     createAccountRoutes(deps),
-    createCatalogueRoutes(deps),
-    // before the case routes: /api/supervision-tickets/stats is not a ticket id
+    createProductRoutes(deps),
+    // before the supervision ticket reads: /api/supervision-tickets/stats is not a ticket id
     createSupervisionRoutes(deps),
-    createCaseRoutes(deps),
+    createOrderRoutes(deps),
+    createTicketRoutes(deps),
+    createSupervisionTicketRoutes(deps),
     createAdminRoutes(deps),
     createTaskRoutes(deps),
     createProcessDefinitionRoutes(deps),

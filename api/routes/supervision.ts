@@ -29,7 +29,7 @@ import { startSupervisionInstance, supervisionInstanceId, supervisionNodeInstanc
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
 import { entityId, orgUnitId, text } from '../schemas';
-import { supervisionReaders } from './cases';
+import { supervisionReaders } from './supervision-tickets';
 import { completeThroughEngine } from './tasks';
 
 /** Who issues tickets and passes them down: supervisors (and admins). */

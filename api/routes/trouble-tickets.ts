@@ -24,7 +24,7 @@ import { deliverMessage, startInstance } from '../engine/instances';
 import { ApiError } from '../errors';
 import { ApiRoutes } from '../routing';
 import { badCursor, booleanQuery, cursor, entityId, idParams, limit, notFoundError, text } from '../schemas';
-import { ticketReaders } from './cases';
+import { ticketReaders } from './tickets';
 
 /** The process every trouble ticket runs (processes/complaint.bpmn). */
 export const complaintProcessKey = 'complaint';

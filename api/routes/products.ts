@@ -11,7 +11,7 @@ export const tariffKeepers: Role[] = ['admin', 'billing_clerk'];
 const productId = z.string().min(2).max(64).regex(/^[A-Z0-9][A-Z0-9-]*$/, 'upper-case catalogue code such as DIA-100M');
 
 /** The product catalogue and its versioned tariffs: readable by all staff, kept by admins. */
-export function createCatalogueRoutes({ pool }: ApiDependencies): ApiRoutes {
+export function createProductRoutes({ pool }: ApiDependencies): ApiRoutes {
   return new ApiRoutes()
     .add(
       {
