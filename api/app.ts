@@ -31,6 +31,7 @@ import { createSupervisionRoutes } from './routes/supervision';
 import { createTroubleTicketRoutes } from './routes/trouble-tickets';
 import { createProductOrderRoutes } from './routes/product-orders';
 import { createSignalRoutes } from './routes/signals';
+import { createReportRoutes } from './routes/reports';
 import { createWebAppRouter } from './web-app';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
@@ -98,6 +99,7 @@ export function createApp(deps: ApiDependencies): Express {
     createTroubleTicketRoutes(deps),
     createProductOrderRoutes(deps),
     createSignalRoutes(deps),
+    createReportRoutes(deps),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', readJsonBody, createEchoRouter(deps));

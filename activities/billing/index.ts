@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { refreshBillRunRollups } from '../../db/analytics';
 import { createTemporalClient } from '../../runtime/temporal-client';
 import { bpmnProcessWorkflowType, processInstanceId, type BpmnProcessInput } from '../../workflows/contracts';
 import type { ActivityDependencies } from '../context';
@@ -177,6 +178,9 @@ export function createBillingActivities(deps: ActivityDependencies) {
       async (input) => {
         const issuedAt = deps.now();
         const issued = await issueBills(db(), input.billRunId, issuedAt, input.dueDays);
+        // The month's rollups (reports, value and churn scores) follow the issued bills; recomputed
+        // from the bills, so a retried step writes the same figures.
+        await refreshBillRunRollups(deps.pool, input.billRunId);
         const [latest] = await db().query(
           z.object({ due_end: z.date().nullable() }),
           `SELECT max((due_date + 1)::timestamp AT TIME ZONE time_zone) AS due_end FROM bills WHERE bill_run_id = $1`,
