@@ -15,12 +15,13 @@ export const reportFormats = ['json', 'csv', 'xlsx'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
 
 /**
- * A text cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, CR) is written with
- * a leading apostrophe, so a customer's name can never run as a formula (CSV injection). Numbers
- * are written as numbers.
+ * A CSV text cell a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, tab or
+ * CR, and more than that one character) is written with a leading apostrophe, so a customer's name
+ * never runs as a formula when the file is opened (CSV injection). Numbers are written as numbers.
+ * XLSX cells are typed: a string is never a formula there.
  */
 function safeText(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return value.length > 1 && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
 function csvField(value: ReportCell): string {
@@ -48,10 +49,7 @@ export async function toXlsx(sheetName: string, columns: readonly ReportColumn[]
   });
   sheet.getRow(1).font = { bold: true };
   for (const row of rows) {
-    sheet.addRow(columns.map((column) => {
-      const value = row[column.key] ?? null;
-      return typeof value === 'string' ? safeText(value) : value;
-    }));
+    sheet.addRow(columns.map((column) => row[column.key] ?? null));
   }
   return Buffer.from(await workbook.xlsx.writeBuffer());
 }

@@ -320,19 +320,19 @@ export const managerRow = z.object({
 
 /**
  * The customer managers of the accounts under `unit` in `month`, by revenue (most first): their
- * accounts, revenue against a month and a year earlier, what is owed, complaints and SLA.
+ * accounts, and the same accounts' revenue a month and a year earlier (like for like: a manager
+ * who took over an account is compared on it), what is owed, complaints and SLA.
  */
 export async function managerLeague(db: CommonQueryMethods, unit: ReportUnit, month: string) {
   const at = firstOf(month);
-  const sumOf = (shift: string) => sql.fragment`(
-    SELECT sum(x.revenue_minor) FROM analytics_account_months x
-     WHERE x.customer_manager_id = s.id AND x.month = (${at}::date - ${shift}::interval)::date AND x.org_path LIKE ${`${unit.path}%`})`;
   return db.any(sql.type(managerRow)`
     SELECT s.id AS manager_id, s.username, s.display_name, s.org_unit_id, count(*) AS accounts, sum(r.revenue_minor) AS revenue_minor,
-           ${sumOf('1 month')} AS previous_month_minor, ${sumOf('12 months')} AS year_ago_minor,
+           sum(p.revenue_minor) AS previous_month_minor, sum(y.revenue_minor) AS year_ago_minor,
            sum(r.outstanding_minor) AS outstanding_minor, sum(r.complaints_opened) AS complaints,
            sum(r.tickets_sla_met) AS sla_met, sum(r.tickets_sla_breached) AS sla_breached
       FROM analytics_account_months r JOIN staff s ON s.id = r.customer_manager_id
+      LEFT JOIN analytics_account_months p ON p.account_id = r.account_id AND p.month = (${at}::date - interval '1 month')::date
+      LEFT JOIN analytics_account_months y ON y.account_id = r.account_id AND y.month = (${at}::date - interval '12 months')::date
      WHERE r.month = ${at}::date AND r.org_path LIKE ${`${unit.path}%`}
      GROUP BY s.id, s.username, s.display_name, s.org_unit_id
      ORDER BY sum(r.revenue_minor) DESC, s.username`);
