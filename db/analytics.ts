@@ -95,12 +95,11 @@ export async function refreshRollups(db: CommonQueryMethods, accountIds: readonl
     SELECT analytics_refresh(${sql.array([...new Set(accountIds)], 'text')}, ${sql.array([...new Set(months)].map(firstOf), 'date')}) AS written`);
 }
 
-/** After a bill run issued its bills: the run's accounts for its period. */
-export async function refreshBillRunRollups(db: CommonQueryMethods, billRunId: number): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ written: z.number() }))`
-    SELECT analytics_refresh(
-      array(SELECT DISTINCT account_id FROM bills WHERE bill_run_id = ${billRunId}),
-      ARRAY[(SELECT to_date(period, 'YYYY-MM') FROM bill_runs WHERE id = ${billRunId})]) AS written`);
+/** The period of a bill run and the key accounts it billed. */
+export async function billRunAccounts(db: CommonQueryMethods, billRunId: number): Promise<{ period: string; accountIds: string[] }> {
+  const row = await db.one(sql.type(z.object({ period: z.string(), account_ids: z.array(z.string()) }))`
+    SELECT r.period, array(SELECT DISTINCT account_id FROM bills WHERE bill_run_id = r.id ORDER BY 1) AS account_ids FROM bill_runs r WHERE r.id = ${billRunId}`);
+  return { period: row.period, accountIds: row.account_ids };
 }
 
 /** After a payment: the bill's account and period. */

@@ -11,12 +11,13 @@ import {
   type ReportUnit,
   type TrendRow,
 } from '../../db/analytics';
+import { accountValue, computeValueScores, factorDetail, updateValueWeights, valueFactors, valueWeights, type ValueWeight } from '../../db/customer-value';
 import type { ApiDependencies } from '../app';
 import type { AuthenticatedStaff, Role } from '../auth';
 import { ApiError } from '../errors';
 import { reportFormats, sendReport, type ReportColumn, type ReportRecord } from '../reports-export';
 import { ApiRoutes } from '../routing';
-import { orgUnitId } from '../schemas';
+import { idParams, notFoundError, orgUnitId } from '../schemas';
 
 /** Who reads reports: the managers of the business and the people measured by them. */
 export const reportReaders: Role[] = ['admin', 'supervisor', 'customer_manager', 'billing_clerk'];
@@ -340,6 +341,102 @@ export function createReportRoutes(deps: ApiDependencies): ApiRoutes {
         slaCompliancePercent: compliance(row.sla_met, row.sla_breached),
       }));
       return answer(res, query.format, `managers-${found.id}-${at}`, managerColumns, rows, { unit: summaryOf(found), month: at, rows });
+    },
+  );
+
+  const weightOf = (row: ValueWeight) => ({ factor: row.factor, weight: row.weight, fullAt: row.full_at, description: row.description, version: row.version, updatedBy: row.updated_by, updatedAt: row.updated_at.toISOString() });
+  const weightItem = z.object({ factor: z.enum(valueFactors), weight: z.number(), fullAt: z.number(), description: z.string(), version: z.number(), updatedBy: z.string(), updatedAt: z.string() });
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/reports/value-weights',
+      summary: 'The weights of the customer value score and the value at which each factor scores full marks',
+      tags: ['reports'],
+      access: reportReaders,
+      response: { status: 200, description: 'one row per factor', schema: z.object({ items: z.array(weightItem) }) },
+    },
+    async () => ({ items: (await valueWeights(pool)).map(weightOf) }),
+  );
+
+  routes.add(
+    {
+      method: 'put',
+      path: '/api/reports/value-weights',
+      summary: 'Change factor weights (and full-marks values) of the customer value score',
+      description: 'Send the version of each factor you read. Scores already computed keep their weights; recompute a month with POST /api/reports/value-scores.',
+      tags: ['reports'],
+      access: ['admin'],
+      body: z
+        .object({
+          weights: z
+            .array(z.object({ factor: z.enum(valueFactors), weight: z.number().min(0).max(1000), fullAt: z.number().positive().max(1e12).optional(), version: z.number().int().min(1) }).strict())
+            .min(1)
+            .max(valueFactors.length)
+            .refine((items) => new Set(items.map((item) => item.factor)).size === items.length, 'each factor at most once'),
+        })
+        .strict(),
+      response: { status: 200, description: 'the weights after the change', schema: z.object({ items: z.array(weightItem) }) },
+      errors: ['CONFLICT', 'UNPROCESSABLE'],
+    },
+    async ({ staff, body }) => {
+      const result = await updateValueWeights(pool, { actor: staff.username }, body.weights);
+      if (!result.ok && result.reason === 'VERSION_CONFLICT') throw new ApiError('CONFLICT', `the weight of ${result.factor} was changed meanwhile; read it again`, { reason: result.reason, factor: result.factor });
+      if (!result.ok) throw new ApiError('UNPROCESSABLE', 'the weights must add up to more than zero', { reason: result.reason });
+      return { items: result.weights.map(weightOf) };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/api/reports/value-scores',
+      summary: "Recompute every account's customer value score for a month with today's weights",
+      description: 'The bill run computes its accounts\' scores when it issues; this is for after a change of weights.',
+      tags: ['reports'],
+      access: ['admin'],
+      body: z.object({ month }).strict(),
+      response: { status: 200, description: 'how many accounts were scored', schema: z.object({ month, scored: z.number() }) },
+    },
+    async ({ body }) => ({ month: body.month, scored: await computeValueScores(pool, body.month, null) }),
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/accounts/:id/value',
+      summary: "A key account's customer value score with its factors, and the tier it suggests beside the hand-set one",
+      tags: ['reports', 'accounts'],
+      access: reportReaders,
+      params: idParams,
+      query: z.object({ month: month.optional().describe('default the latest scored month') }).strict(),
+      response: {
+        status: 200,
+        description: 'the score',
+        schema: z.object({
+          accountId: z.string(),
+          month,
+          score: z.number(),
+          tier: z.string().describe('the hand-set tier'),
+          suggestedTier: z.enum(['gold', 'silver', 'bronze']),
+          factors: z.record(z.enum(valueFactors), factorDetail),
+          computedAt: z.string(),
+        }),
+      },
+      errors: ['NOT_FOUND'],
+    },
+    async ({ staff, params, query }) => {
+      const value = await accountValue(pool, staff, params.id, query.month ?? null);
+      if (!value) throw notFoundError('value score of key account', params.id);
+      return {
+        accountId: value.account_id,
+        month: value.month,
+        score: value.score,
+        tier: value.tier,
+        suggestedTier: value.suggested_tier,
+        factors: value.factors,
+        computedAt: value.computed_at.toISOString(),
+      };
     },
   );
 
