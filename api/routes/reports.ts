@@ -12,6 +12,7 @@ import {
   type TrendRow,
 } from '../../db/analytics';
 import { accountValue, computeValueScores, factorDetail, updateValueWeights, valueFactors, valueWeights, type ValueWeight } from '../../db/customer-value';
+import { accountChurn } from '../../db/churn';
 import type { ApiDependencies } from '../app';
 import type { AuthenticatedStaff, Role } from '../auth';
 import { ApiError } from '../errors';
@@ -437,6 +438,35 @@ export function createReportRoutes(deps: ApiDependencies): ApiRoutes {
         factors: value.factors,
         computedAt: value.computed_at.toISOString(),
       };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/accounts/:id/churn',
+      summary: "A key account's churn risk (probability of leaving within the model's horizon) and the factors that drive it",
+      description: 'From the latest scored month. `factors`: each feature with its value and its contribution to the log-odds, largest first (docs/analytics.md).',
+      tags: ['reports', 'accounts'],
+      access: reportReaders,
+      params: idParams,
+      response: {
+        status: 200,
+        description: 'the risk',
+        schema: z.object({
+          accountId: z.string(),
+          month,
+          probability: z.number(),
+          modelId: z.number(),
+          factors: z.array(z.object({ feature: z.string(), value: z.number(), contribution: z.number() })),
+        }),
+      },
+      errors: ['NOT_FOUND'],
+    },
+    async ({ staff, params }) => {
+      const risk = await accountChurn(pool, staff, params.id);
+      if (!risk) throw notFoundError('churn score of key account', params.id);
+      return { accountId: risk.account_id, month: risk.month, probability: risk.probability, modelId: risk.model_id, factors: risk.factors };
     },
   );
 
