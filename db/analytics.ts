@@ -1,4 +1,4 @@
-import { sql, type CommonQueryMethods, type IdentifierSqlToken } from 'slonik';
+import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { OrgScoped } from './scope';
 
@@ -191,50 +191,44 @@ export interface TrendQuery {
 export async function trendReport(db: CommonQueryMethods, query: TrendQuery): Promise<readonly TrendRow[]> {
   const from = firstOf(query.from);
   const to = firstOf(query.to);
-  const months = sql.fragment`SELECT generate_series(${from}::date, ${to}::date, interval '1 month')::date AS month`;
-  /** Joins the group's value in the month (c), a month before (p) and a year before (y). */
-  const pick = (table: string, keyColumn: string, unitColumn: boolean) => {
-    const of = (alias: string, shift: string) =>
-      sql.fragment`LEFT JOIN ${sql.identifier([table])} ${sql.identifier([alias])} ON ${sql.identifier([alias, keyColumn])} = g.key
-        AND ${sql.identifier([alias, 'month'])} = (m.month - ${shift}::interval)::date
-        ${unitColumn ? sql.fragment`AND ${sql.identifier([alias, 'org_unit_id'])} = ${query.unit.id}` : sql.fragment``}`;
-    return { of, value: (alias: string): IdentifierSqlToken => sql.identifier([alias, reportMeasures[query.measure]]) };
-  };
+  const measure = sql.identifier([reportMeasures[query.measure]]);
+  // Every row the answer needs, read once (a year before `from` to `to`), then looked up three
+  // times: the month, a month before, a year before. Bounded by constants, so only those months'
+  // partitions are read.
+  const window = sql.fragment`month BETWEEN (${from}::date - interval '12 months')::date AND ${to}::date`;
+  let groups;
+  let rows;
   if (query.by === 'product') {
-    const p = pick('analytics_unit_product_months', 'product_id', true);
-    return db.any(sql.type(trendRow)`
-      WITH m AS (${months}), g AS (
-        SELECT DISTINCT r.product_id AS key, coalesce(pr.name, 'Other (discounts, one-offs, credits)') AS name
-          FROM analytics_unit_product_months r LEFT JOIN products pr ON pr.id = r.product_id
-         WHERE r.org_unit_id = ${query.unit.id} AND r.month BETWEEN (${from}::date - interval '12 months')::date AND ${to}::date
-      )
-      SELECT g.key, g.name, to_char(m.month, 'YYYY-MM') AS month, coalesce(${p.value('c')}, 0) AS value, ${p.value('p')} AS previous_month, ${p.value('y')} AS year_ago
-        FROM g CROSS JOIN m ${p.of('c', '0 months')} ${p.of('p', '1 month')} ${p.of('y', '12 months')}
-       ORDER BY g.key, m.month`);
+    groups = sql.fragment`
+      SELECT DISTINCT r.product_id AS key, coalesce(pr.name, 'Other (discounts, one-offs, credits)') AS name
+        FROM analytics_unit_product_months r LEFT JOIN products pr ON pr.id = r.product_id
+       WHERE r.org_unit_id = ${query.unit.id} AND r.${window}`;
+    rows = sql.fragment`SELECT product_id AS key, month, ${measure} AS value FROM analytics_unit_product_months WHERE org_unit_id = ${query.unit.id} AND ${window}`;
+  } else if (query.by === 'account') {
+    groups = sql.fragment`
+      SELECT r.account_id AS key, a.name
+        FROM analytics_account_months r JOIN key_accounts a ON a.id = r.account_id
+       WHERE r.month BETWEEN ${from}::date AND ${to}::date AND r.org_path LIKE ${`${query.unit.path}%`}
+       GROUP BY r.account_id, a.name
+       ORDER BY sum(r.${measure}) DESC, r.account_id LIMIT ${query.limit}`;
+    rows = sql.fragment`
+      SELECT account_id AS key, month, ${measure} AS value FROM analytics_account_months
+       WHERE ${window} AND org_path LIKE ${`${query.unit.path}%`} AND account_id IN (SELECT key FROM g)`;
+  } else {
+    groups =
+      query.by === 'unit'
+        ? sql.fragment`SELECT id AS key, name FROM org_units WHERE parent_id = ${query.unit.id}`
+        : sql.fragment`SELECT id AS key, name FROM org_units WHERE id = ${query.unit.id}`;
+    rows = sql.fragment`SELECT org_unit_id AS key, month, ${measure} AS value FROM analytics_unit_months WHERE ${window} AND org_unit_id IN (SELECT key FROM g)`;
   }
-  if (query.by === 'account') {
-    const p = pick('analytics_account_months', 'account_id', false);
-    return db.any(sql.type(trendRow)`
-      WITH m AS (${months}), g AS (
-        SELECT r.account_id AS key, a.name
-          FROM analytics_account_months r JOIN key_accounts a ON a.id = r.account_id
-         WHERE r.month BETWEEN ${from}::date AND ${to}::date AND r.org_path LIKE ${`${query.unit.path}%`}
-         GROUP BY r.account_id, a.name
-         ORDER BY sum(${sql.identifier(['r', reportMeasures[query.measure]])}) DESC, r.account_id LIMIT ${query.limit}
-      )
-      SELECT g.key, g.name, to_char(m.month, 'YYYY-MM') AS month, coalesce(${p.value('c')}, 0) AS value, ${p.value('p')} AS previous_month, ${p.value('y')} AS year_ago
-        FROM g CROSS JOIN m ${p.of('c', '0 months')} ${p.of('p', '1 month')} ${p.of('y', '12 months')}
-       ORDER BY g.key, m.month`);
-  }
-  const p = pick('analytics_unit_months', 'org_unit_id', false);
-  const groups =
-    query.by === 'unit'
-      ? sql.fragment`SELECT id AS key, name FROM org_units WHERE parent_id = ${query.unit.id}`
-      : sql.fragment`SELECT id AS key, name FROM org_units WHERE id = ${query.unit.id}`;
   return db.any(sql.type(trendRow)`
-    WITH m AS (${months}), g AS (${groups})
-    SELECT g.key, g.name, to_char(m.month, 'YYYY-MM') AS month, coalesce(${p.value('c')}, 0) AS value, ${p.value('p')} AS previous_month, ${p.value('y')} AS year_ago
-      FROM g CROSS JOIN m ${p.of('c', '0 months')} ${p.of('p', '1 month')} ${p.of('y', '12 months')}
+    WITH g AS (${groups}), r AS MATERIALIZED (${rows}),
+         m AS (SELECT generate_series(${from}::date, ${to}::date, interval '1 month')::date AS month)
+    SELECT g.key, g.name, to_char(m.month, 'YYYY-MM') AS month, coalesce(c.value, 0) AS value, p.value AS previous_month, y.value AS year_ago
+      FROM g CROSS JOIN m
+      LEFT JOIN r c ON c.key = g.key AND c.month = m.month
+      LEFT JOIN r p ON p.key = g.key AND p.month = (m.month - interval '1 month')::date
+      LEFT JOIN r y ON y.key = g.key AND y.month = (m.month - interval '12 months')::date
      ORDER BY g.key, m.month`);
 }
 
