@@ -7,6 +7,7 @@ import { createMessageActivities } from './messages';
 import { createOpsActivities } from './ops';
 import { createOrderActivities } from './orders';
 import { createSignalActivities } from './signals';
+import { createRetentionActivities } from './retention';
 import { createSupervisionActivities } from './supervision';
 import { createTicketActivities } from './tickets';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createBillingActivities(deps),
     ...createTicketActivities(deps),
     ...createOrderActivities(deps),
+    ...createRetentionActivities(deps),
     ...createSignalActivities(),
     ...createSupervisionActivities(deps),
   };

@@ -13,6 +13,9 @@ import {
 } from '../../db/analytics';
 import { accountValue, computeValueScores, factorDetail, updateValueWeights, valueFactors, valueWeights, type ValueWeight } from '../../db/customer-value';
 import { accountChurn } from '../../db/churn';
+import { findDefinition } from '../../db/definitions';
+import { openRetentionCases, retentionProcessKey } from '../../db/retention';
+import { startInstance } from '../engine/instances';
 import type { ApiDependencies } from '../app';
 import type { AuthenticatedStaff, Role } from '../auth';
 import { ApiError } from '../errors';
@@ -179,7 +182,7 @@ const managerItem = z.object({
 const compliance = (met: number, breached: number) => (met + breached === 0 ? null : Math.round((met / (met + breached)) * 10_000) / 100);
 
 export function createReportRoutes(deps: ApiDependencies): ApiRoutes {
-  const { pool } = deps;
+  const { pool, temporal, config } = deps;
   const routes = new ApiRoutes();
 
   /** The unit asked for (default the caller's own); another subtree's is "not found". */
@@ -467,6 +470,59 @@ export function createReportRoutes(deps: ApiDependencies): ApiRoutes {
       const risk = await accountChurn(pool, staff, params.id);
       if (!risk) throw notFoundError('churn score of key account', params.id);
       return { accountId: risk.account_id, month: risk.month, probability: risk.probability, modelId: risk.model_id, factors: risk.factors };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/api/reports/retention-runs',
+      summary: 'Open a retention process for every account in your scope whose churn risk of the month is at least the threshold',
+      description:
+        'Once per account and period: a case row and the instance `retention:<account>-<period>` (processes/retention.bpmn); asking again opens none ' +
+        'for accounts already opened, and starts any instance a failed attempt left unstarted. A counter-offer above `offerLimitMinor` needs a supervisor.',
+      tags: ['reports'],
+      access: ['admin', 'supervisor'],
+      body: z
+        .object({
+          period: month,
+          threshold: z.number().gt(0).max(1).describe('churn probability at or above which an account is worked'),
+          offerLimitMinor: z.number().int().min(0).max(100_000_000).default(50_000).describe('counter-offers above it (fen a month) go to a supervisor'),
+        })
+        .strict(),
+      response: { status: 200, description: 'what was opened', schema: z.object({ period: month, cases: z.number(), opened: z.array(z.string()), alreadyOpen: z.number() }) },
+      errors: ['UNAVAILABLE'],
+    },
+    async ({ staff, body }) => {
+      const definition = await findDefinition(pool, retentionProcessKey);
+      if (!definition) throw new ApiError('UNAVAILABLE', 'the retention process is not deployed');
+      const { cases } = await openRetentionCases(pool, staff, { period: body.period, threshold: body.threshold, openedBy: staff.username });
+      const opened: string[] = [];
+      let alreadyOpen = 0;
+      for (const item of cases) {
+        try {
+          const started = await startInstance(temporal, config.KEYFLOW_TASK_QUEUE, {
+            definition: { ...definition.model, version: definition.version },
+            businessKey: `${item.account_id}-${item.period}`,
+            variables: {
+              caseId: item.id,
+              accountId: item.account_id,
+              period: item.period,
+              probability: item.probability,
+              customerManager: item.customer_manager,
+              offerLimitMinor: body.offerLimitMinor,
+            },
+            customerId: item.account_id,
+            orgUnitId: item.org_unit_id,
+            startedBy: staff.username,
+          });
+          opened.push(started.processInstanceId);
+        } catch (error) {
+          if (error instanceof ApiError && error.code === 'CONFLICT') alreadyOpen += 1;
+          else throw error;
+        }
+      }
+      return { period: body.period, cases: cases.length, opened, alreadyOpen };
     },
   );
 
