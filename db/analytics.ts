@@ -206,14 +206,14 @@ export async function trendReport(db: CommonQueryMethods, query: TrendQuery): Pr
     rows = sql.fragment`SELECT product_id AS key, month, ${measure} AS value FROM analytics_unit_product_months WHERE org_unit_id = ${query.unit.id} AND ${window}`;
   } else if (query.by === 'account') {
     groups = sql.fragment`
-      SELECT t.key, a.name FROM (
-        SELECT r.account_id AS key FROM analytics_account_months r
-         WHERE r.month BETWEEN ${from}::date AND ${to}::date AND r.org_path LIKE ${`${query.unit.path}%`}
-         GROUP BY r.account_id
-         ORDER BY sum(r.${measure}) DESC, r.account_id LIMIT ${query.limit}
-      ) t JOIN key_accounts a ON a.id = t.key`;
-    // The accounts of g are in scope already: their rows are found by the primary key.
-    rows = sql.fragment`SELECT account_id AS key, month, ${measure} AS value FROM analytics_account_months WHERE ${window} AND account_id = ANY(array(SELECT key FROM g))`;
+      SELECT r.account_id AS key, a.name
+        FROM analytics_account_months r JOIN key_accounts a ON a.id = r.account_id
+       WHERE r.month BETWEEN ${from}::date AND ${to}::date AND r.org_path LIKE ${`${query.unit.path}%`}
+       GROUP BY r.account_id, a.name
+       ORDER BY sum(r.${measure}) DESC, r.account_id LIMIT ${query.limit}`;
+    rows = sql.fragment`
+      SELECT account_id AS key, month, ${measure} AS value FROM analytics_account_months
+       WHERE ${window} AND org_path LIKE ${`${query.unit.path}%`} AND account_id IN (SELECT key FROM g)`;
   } else {
     groups =
       query.by === 'unit'
