@@ -57,6 +57,9 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   // retention (processes/retention.bpmn)
   'retention.record': 'Record the outcome of a retention case (reason, counter-offer, approval, retained or lost) on its row, once',
 
+  // campaigns (processes/campaign.bpmn)
+  'campaign.send': "Record the supervisor's decision on a campaign and send its SMS to every opted-in contact of its segment, once each, at its rate",
+
   // order fulfilment (processes/order-fulfilment.bpmn)
   'orders.validate': "Validate an order against the catalogue and the account; returns the account's state, credit list and the items to fulfil",
   'orders.record': 'Record one step of an order (validated, held, rejected, contract pending, completed, cancelled, …): its TMF622 state, milestone and audit row',

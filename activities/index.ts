@@ -7,6 +7,7 @@ import { createMessageActivities } from './messages';
 import { createOpsActivities } from './ops';
 import { createOrderActivities } from './orders';
 import { createSignalActivities } from './signals';
+import { createCampaignActivities } from './campaigns';
 import { createRetentionActivities } from './retention';
 import { createSupervisionActivities } from './supervision';
 import { createTicketActivities } from './tickets';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createTicketActivities(deps),
     ...createOrderActivities(deps),
     ...createRetentionActivities(deps),
+    ...createCampaignActivities(deps),
     ...createSignalActivities(),
     ...createSupervisionActivities(deps),
   };

@@ -32,6 +32,7 @@ import { createTroubleTicketRoutes } from './routes/trouble-tickets';
 import { createProductOrderRoutes } from './routes/product-orders';
 import { createSignalRoutes } from './routes/signals';
 import { createReportRoutes } from './routes/reports';
+import { createCampaignRoutes } from './routes/campaigns';
 import { createWebAppRouter } from './web-app';
 import { createOpsRoutes, type OpsRouteOptions } from './routes/ops';
 
@@ -100,6 +101,7 @@ export function createApp(deps: ApiDependencies): Express {
     createProductOrderRoutes(deps),
     createSignalRoutes(deps),
     createReportRoutes(deps),
+    createCampaignRoutes(deps),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', readJsonBody, createEchoRouter(deps));
