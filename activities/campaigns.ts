@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { campaignLedger, decideCampaign, finishCampaign, markMessage } from '../db/campaigns';
+import { DateTime } from 'luxon';
+import { campaignLedger, decideCampaign, dueGreetings, finishCampaign, markGreeting, markMessage } from '../db/campaigns';
 import type { ActivityDependencies } from './context';
 import { endpointFor } from './external/endpoints';
 import { ExternalCallError } from './external/http';
@@ -42,6 +43,28 @@ export function createCampaignActivities(deps: ActivityDependencies) {
       }
       const finished = await finishCampaign(pool, campaign.id);
       return { campaignStatus: finished.status, sent: finished.sent, failed: finished.failed };
+    }),
+
+    /** The day's birthday and anniversary greetings (亲情服务) to key contacts, once a year each. */
+    'care.sendGreetings': defineServiceTask('care.sendGreetings', z.object({ at: z.string().datetime({ offset: true }) }), deps, async (input, call) => {
+      const day = DateTime.fromISO(input.at).setZone('Asia/Shanghai').toISODate()!;
+      let sent = 0;
+      for (const greeting of await dueGreetings(pool, day)) {
+        const text =
+          greeting.occasion === 'birthday'
+            ? `尊敬的${greeting.name}：祝您生日快乐！感谢您和${greeting.account_name}一直以来的信任与支持。`
+            : `尊敬的${greeting.name}：今天是我们与${greeting.account_name}合作的周年纪念日，感谢一路同行。`;
+        try {
+          // Keyed by contact, occasion and year, not by the day's instance: a greeting retried on a later day is still one message.
+          const { body } = await notify().sendSms({ to: greeting.phone, text }, { idempotencyKey: `care-greetings/${greeting.contact_id}/${greeting.occasion}/${greeting.year}`, workflowId: call.workflowId, signal: call.signal });
+          await markGreeting(pool, greeting, { messageId: body.messageId });
+          sent += 1;
+        } catch (error) {
+          if (error instanceof ExternalCallError && !error.info.retryable) await markGreeting(pool, greeting, { error: error.message });
+          else throw error;
+        }
+      }
+      return { greetingsSent: sent };
     }),
   };
 }

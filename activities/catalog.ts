@@ -58,6 +58,7 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   'retention.record': 'Record the outcome of a retention case (reason, counter-offer, approval, retained or lost) on its row, once',
 
   // campaigns (processes/campaign.bpmn)
+  'care.sendGreetings': "Send the day's birthday and anniversary greetings to key contacts who did not opt out, once a year each",
   'campaign.send': "Record the supervisor's decision on a campaign and send its SMS to every opted-in contact of its segment, once each, at its rate",
 
   // order fulfilment (processes/order-fulfilment.bpmn)

@@ -147,3 +147,48 @@ export async function setSmsOptOut(db: CommonQueryMethods, actor: Actor, scope: 
     return row;
   });
 }
+
+/** A contact's birthday and anniversary (either may be cleared with null), in the caller's scope; null when not found there. */
+export async function setCareDates(db: CommonQueryMethods, actor: Actor, scope: OrgScoped, contactId: string, dates: { birthday: string | null; anniversary: string | null }) {
+  return db.transaction(async (tx) => {
+    const row = await tx.maybeOne(sql.type(z.object({ id: z.string(), account_id: z.string(), org_unit_id: z.string(), birthday: z.string().nullable(), anniversary: z.string().nullable() }))`
+      UPDATE contacts SET birthday = ${dates.birthday}::date, anniversary = ${dates.anniversary}::date, updated_at = now(), version = version + 1
+       WHERE id = ${contactId} AND org_unit_id IN (SELECT id FROM org_units WHERE path LIKE ${`${scope.orgPath}%`})
+      RETURNING id, account_id, org_unit_id, to_char(birthday, 'YYYY-MM-DD') AS birthday, to_char(anniversary, 'YYYY-MM-DD') AS anniversary`);
+    if (row) await recordAudit(tx, actor, { action: 'contact.careDates', entityType: 'contact', entityId: row.id, orgUnitId: row.org_unit_id, accountId: row.account_id, after: dates });
+    return row;
+  });
+}
+
+const greetingRow = z.object({ contact_id: z.string(), occasion: z.enum(['birthday', 'anniversary']), year: z.number(), phone: z.string(), name: z.string(), account_name: z.string() });
+
+/**
+ * Writes the greetings due on `localDate` (YYYY-MM-DD, Asia/Shanghai): key contacts with a phone of
+ * live accounts, not opted out, whose birthday or anniversary falls on that month and day (29
+ * February on 28 February in other years), once per contact, occasion and year. Returns the
+ * greetings of that day still to send.
+ */
+export async function dueGreetings(db: CommonQueryMethods, localDate: string) {
+  await db.query(sql.type(z.object({}))`
+    WITH day AS (SELECT ${localDate}::date AS d)
+    INSERT INTO care_greetings (contact_id, occasion, year, account_id, phone)
+    SELECT c.id, o.occasion, extract(year FROM day.d), c.account_id, regexp_replace(c.phone, '[ -]', '', 'g')
+      FROM contacts c JOIN key_accounts a ON a.id = c.account_id CROSS JOIN day
+      CROSS JOIN LATERAL (VALUES ('birthday', c.birthday), ('anniversary', c.anniversary)) AS o (occasion, on_date)
+     WHERE c.is_key_person AND c.active AND c.phone IS NOT NULL AND NOT c.sms_opt_out AND a.status IN ('active', 'suspended')
+       AND o.on_date IS NOT NULL
+       AND (to_char(o.on_date, 'MM-DD') = to_char(day.d, 'MM-DD')
+            OR (to_char(o.on_date, 'MM-DD') = '02-29' AND to_char(day.d, 'MM-DD') = '02-28' AND NOT (extract(year FROM day.d)::int % 4 = 0 AND (extract(year FROM day.d)::int % 100 <> 0 OR extract(year FROM day.d)::int % 400 = 0))))
+    ON CONFLICT DO NOTHING`);
+  return db.any(sql.type(greetingRow)`
+    SELECT g.contact_id, g.occasion, g.year, g.phone, c.name, a.name AS account_name
+      FROM care_greetings g JOIN contacts c ON c.id = g.contact_id JOIN key_accounts a ON a.id = g.account_id
+     WHERE g.status = 'pending' AND g.year = extract(year FROM ${localDate}::date)
+     ORDER BY g.contact_id, g.occasion`);
+}
+
+export async function markGreeting(db: CommonQueryMethods, greeting: { contact_id: string; occasion: string; year: number }, outcome: { messageId: string } | { error: string }): Promise<void> {
+  await db.query(sql.type(z.object({}))`
+    UPDATE care_greetings SET status = ${'messageId' in outcome ? 'sent' : 'failed'}, message_id = ${'messageId' in outcome ? outcome.messageId : null}, sent_at = now()
+     WHERE contact_id = ${greeting.contact_id} AND occasion = ${greeting.occasion} AND year = ${greeting.year} AND status = 'pending'`);
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { campaignLedger, campaignProcessKey, campaignSegment, getCampaign, insertCampaign, segmentContacts, setSmsOptOut, type Campaign } from '../../db/campaigns';
+import { campaignLedger, campaignProcessKey, campaignSegment, getCampaign, insertCampaign, segmentContacts, setCareDates, setSmsOptOut, type Campaign } from '../../db/campaigns';
 import { findDefinition } from '../../db/definitions';
 import { processInstanceId } from '../../workflows/contracts';
 import type { ApiDependencies } from '../app';
@@ -147,6 +147,26 @@ export function createCampaignRoutes(deps: ApiDependencies): ApiRoutes {
       const row = await setSmsOptOut(pool, { actor: staff.username }, staff, params.id, body.optOut);
       if (!row) throw notFoundError('contact', params.id);
       return { contactId: row.id, smsOptOut: row.sms_opt_out };
+    },
+  );
+
+  routes.add(
+    {
+      method: 'put',
+      path: '/api/contacts/:id/care-dates',
+      summary: "A contact's birthday and the anniversary of the relationship, for the daily care greetings (亲情服务)",
+      description: 'processes/care-greetings.bpmn greets key contacts (is_key_person) on these days, once a year each, unless they opted out of SMS.',
+      tags: ['campaigns', 'accounts'],
+      access: campaigners,
+      params: idParams.extend({ id: entityId }),
+      body: z.object({ birthday: z.string().date().nullable(), anniversary: z.string().date().nullable() }).strict(),
+      response: { status: 200, description: 'the dates', schema: z.object({ contactId: z.string(), birthday: z.string().nullable(), anniversary: z.string().nullable() }) },
+      errors: ['NOT_FOUND'],
+    },
+    async ({ staff, params, body }) => {
+      const row = await setCareDates(pool, { actor: staff.username }, staff, params.id, body);
+      if (!row) throw notFoundError('contact', params.id);
+      return { contactId: row.id, birthday: row.birthday, anniversary: row.anniversary };
     },
   );
 
