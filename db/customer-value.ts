@@ -198,7 +198,9 @@ export async function valueInputs(db: CommonQueryMethods, month: string, account
  */
 export async function computeValueScores(db: CommonQueryMethods, month: string, accountIds: readonly string[] | null): Promise<number> {
   const [weights, inputs] = await Promise.all([valueWeights(db), valueInputs(db, month, accountIds)]);
-  if (inputs.length === 0) return 0;
+  // Weights that add up to nothing (the API refuses them; a hand edit could leave them) score no one,
+  // rather than failing the bill run that asks.
+  if (inputs.length === 0 || weights.reduce((sum, weight) => sum + weight.weight, 0) <= 0) return 0;
   const scored = inputs.map((input) => ({ input, ...scoreAccount(input, weights) }));
   await db.query(sql.type(z.object({}))`
     INSERT INTO customer_value_scores (month, account_id, org_path, score, suggested_tier, factors)
