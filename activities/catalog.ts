@@ -54,6 +54,13 @@ export const activityCatalog: Readonly<Record<string, string>> = {
   'tickets.remind': 'Remind whoever holds a trouble ticket at 75% of its SLA: SMS and an inbox notice',
   'tickets.compensate': 'Propose, approve, reject or post the compensation of a trouble ticket (a credit is posted to the next bill)',
 
+  // retention (processes/retention.bpmn)
+  'retention.record': 'Record the outcome of a retention case (reason, counter-offer, approval, retained or lost) on its row, once',
+
+  // campaigns (processes/campaign.bpmn)
+  'care.sendGreetings': "Send the day's birthday and anniversary greetings to key contacts who did not opt out, once a year each",
+  'campaign.send': "Record the supervisor's decision on a campaign and send its SMS to every opted-in contact of its segment, once each, at its rate",
+
   // order fulfilment (processes/order-fulfilment.bpmn)
   'orders.validate': "Validate an order against the catalogue and the account; returns the account's state, credit list and the items to fulfil",
   'orders.record': 'Record one step of an order (validated, held, rejected, contract pending, completed, cancelled, …): its TMF622 state, milestone and audit row',

@@ -7,6 +7,8 @@ import { createMessageActivities } from './messages';
 import { createOpsActivities } from './ops';
 import { createOrderActivities } from './orders';
 import { createSignalActivities } from './signals';
+import { createCampaignActivities } from './campaigns';
+import { createRetentionActivities } from './retention';
 import { createSupervisionActivities } from './supervision';
 import { createTicketActivities } from './tickets';
 
@@ -23,6 +25,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...createBillingActivities(deps),
     ...createTicketActivities(deps),
     ...createOrderActivities(deps),
+    ...createRetentionActivities(deps),
+    ...createCampaignActivities(deps),
     ...createSignalActivities(),
     ...createSupervisionActivities(deps),
   };

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
+import { refreshOrderRollups } from '../db/analytics';
 import { recordAudit } from '../db/audit';
 import { finalOrderStatuses, orderStatuses, type OrderStatus } from '../db/crm/orders';
 import type { ActivityDependencies } from './context';
@@ -129,6 +130,8 @@ async function recordEvent(
     after: { status: target },
     details: { workflowId: order.workflow_id, ...(reason ? { reason } : {}), ...(step.details ?? {}) },
   });
+  // The order's months in the rollups (orders, subscriptions), in the step's transaction.
+  await refreshOrderRollups(tx, order.id, at);
   return target;
 }
 

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
+import { refreshTicketRollups } from '../db/analytics';
 import { recordAudit } from '../db/audit';
 import { bpmnErrorType } from '../workflows/contracts';
 import type { ActivityDependencies } from './context';
@@ -509,6 +510,8 @@ async function recordStep(
     after: { status: after.status, slaDueAt: after.sla_due_at, assignee: after.assignee, department: after.department, slaPausedSeconds: after.sla_paused_seconds },
     details: { workflowId, ...rest, ...details },
   });
+  // The ticket's month in the rollups (complaints, SLA compliance), in the step's transaction.
+  await refreshTicketRollups(tx, ticket.id);
   return clock;
 }
 

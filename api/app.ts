@@ -25,6 +25,8 @@ import { createSupervisionRoutes } from './routes/supervision';
 import { createTroubleTicketRoutes } from './routes/trouble-tickets';
 import { createProductOrderRoutes } from './routes/product-orders';
 import { createSignalRoutes } from './routes/signals';
+import { createReportRoutes } from './routes/reports';
+import { createCampaignRoutes } from './routes/campaigns';
 import { createWebAppRouter } from './web-app';
 import { createOpsRoutes } from './routes/ops';
 import type { ApiDependencies } from './dependencies';
@@ -79,6 +81,8 @@ export function createApp(deps: ApiDependencies): Express {
     createTroubleTicketRoutes(deps),
     createProductOrderRoutes(deps),
     createSignalRoutes(deps),
+    createReportRoutes(deps),
+    createCampaignRoutes(deps),
   ];
   for (const group of groups) app.use(group.router);
   app.use('/api', readJsonBody, createEchoRouter(deps));

@@ -10,6 +10,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { billRunAccounts, refreshRollups } from '../../db/analytics';
+import { computeValueScores } from '../../db/customer-value';
 import { createTemporalClient } from '../../runtime/temporal-client';
 import { bpmnProcessWorkflowType, processInstanceId, type BpmnProcessInput } from '../../workflows/contracts';
 import type { ActivityDependencies } from '../context';
@@ -177,6 +179,11 @@ export function createBillingActivities(deps: ActivityDependencies) {
       async (input) => {
         const issuedAt = deps.now();
         const issued = await issueBills(db(), input.billRunId, issuedAt, input.dueDays);
+        // The month's rollups (reports) and value scores follow the issued bills; both are
+        // recomputed from the sources, so a retried step writes the same figures.
+        const billed = await billRunAccounts(deps.pool, input.billRunId);
+        await refreshRollups(deps.pool, billed.accountIds, [billed.period]);
+        await computeValueScores(deps.pool, billed.period, billed.accountIds);
         const [latest] = await db().query(
           z.object({ due_end: z.date().nullable() }),
           `SELECT max((due_date + 1)::timestamp AT TIME ZONE time_zone) AS due_end FROM bills WHERE bill_run_id = $1`,

@@ -9,6 +9,7 @@ import { billingProcessKeys, latestModel } from '../../activities/billing/proces
 import { RerateError, rerate } from '../../activities/billing/rerate';
 import { discardRejection, resubmitRejection, ResubmitError } from '../../activities/billing/resubmit';
 import { rejectionReasons } from '../../activities/billing/preprocess';
+import { refreshBillRollups } from '../../db/analytics';
 import { billDetail, billRun, billSummary, countBillRuns, getBill, getBillRun, getRejection, listBillRuns, listBills, listRejections, usageRejection } from '../../db/billing';
 import { getOrgUnit } from '../../db/org-units';
 import { orgScope } from '../../db/scope';
@@ -271,6 +272,9 @@ export function createBillingRoutes({ pool, temporal, config, billRuns }: ApiDep
           }
           throw error;
         }
+        // The bill's month in the rollups (paid, outstanding). Also when the payment was known:
+        // a repeated report then mends a refresh an earlier attempt did not get to.
+        await refreshBillRollups(pool, body.billNo);
         if (result.recorded) {
           // Tell the bill's dunning, if it has one; a bill never dunned has nobody to tell.
           await temporal.workflow

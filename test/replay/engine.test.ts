@@ -41,7 +41,7 @@ describe('the interpreter replays every recorded history', () => {
       'message-flow-sender', 'message-flow-receiver', 'conditional-catch', 'conditional-boundary',
       // the shipped processes, end to end (recorded by their integration tests)
       'complaint-reopen', 'order-fulfilment', 'order-fulfilment-cancel',
-      'supervision-deadline', 'supervision-node-sent-back', 'supervision-weekly-plan', 'supervision-visits',
+      'supervision-deadline', 'supervision-node-sent-back', 'supervision-weekly-plan', 'supervision-visits', 'retention', 'campaign', 'care-greetings',
     ]) {
       expect(names).toContain(element);
     }

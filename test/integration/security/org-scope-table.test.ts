@@ -43,6 +43,7 @@ describe('org scope at every door: each route × each admitted role × another o
     '/api/tasks/{id}': { id: () => ids.task! },
     '/api/billing/bills/{id}': { id: () => ids.bill! },
     '/api/billing/rejections/{id}': { id: () => ids.rejection! },
+    '/api/campaigns/{id}': { id: () => ids.campaign! },
     // ops and admins watch the engine for the whole operator (README, "Process engine API").
     '/api/process-instances/{id}': { id: () => workflowId, seesAll: ['admin', 'ops'] },
   };
@@ -68,6 +69,8 @@ describe('org scope at every door: each route × each admitted role × another o
     'post /api/accounts/{id}/contacts': { name: '李四', role: 'decision_maker', isKeyPerson: false },
     'patch /api/contacts/{id}': { version: 1, name: '李四' },
     'delete /api/contacts/{id}': undefined,
+    'post /api/contacts/{id}/sms-opt-out': { optOut: true },
+    'put /api/contacts/{id}/care-dates': { birthday: '1980-01-01', anniversary: null },
     'patch /api/staff/{id}': { version: 1, active: false },
     'post /api/billing/rejections/{id}/resubmit': { corrections: {} },
     'post /api/billing/rejections/{id}/discard': undefined,
@@ -111,7 +114,9 @@ describe('org scope at every door: each route × each admitted role × another o
       INSERT INTO usage_rejections (raw, reason_code, reason, billing_account_id, org_unit_id)
       VALUES ('{}'::jsonb, 'UNKNOWN_SUBSCRIBER', 'test', ${fixture.billingAccountId}, ${testOrg.tianhe})
       RETURNING id`);
-    ids = { staff: String(staff.id), task, bill, rejection };
+    const campaign = await database.pool.oneFirst(sql.type(one)`
+      INSERT INTO campaigns (name, text, segment, org_unit_id, rate_per_second, created_by) VALUES ('test', 'test', '{}', ${testOrg.tianhe}, 1, 'test') RETURNING id`);
+    ids = { staff: String(staff.id), task, bill, rejection, campaign };
     // No worker polls this queue: the instance only has to exist, in Tianhe.
     const definition = buildModel('security-scope', [{ id: 'start', type: 'startEvent' }, { id: 'end', type: 'endEvent' }], [['f1', 'start', 'end']]);
     await startInstance(api.temporal, `security-scope-${run}`, { definition, businessKey: `S-${run}`, variables: {}, startedBy: 'test', orgUnitId: testOrg.tianhe });
