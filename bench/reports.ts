@@ -25,7 +25,7 @@ import { demoPassword } from '../db/seed';
 import { seedChurnHistory } from '../db/seed/churn';
 import { loadConfig, projectRoot } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
-import { runSeed } from '../runtime/seed';
+import { runSeed } from '../commands/seed';
 import { startServices } from '../runtime/services';
 import { recreateDatabase } from './support/database';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { campaignLedger, campaignProcessKey, campaignSegment, getCampaign, insertCampaign, segmentContacts, setCareDates, setSmsOptOut, type Campaign } from '../../db/campaigns';
 import { findDefinition } from '../../db/definitions';
 import { processInstanceId } from '../../workflows/contracts';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import type { Role } from '../auth';
 import { startInstance } from '../engine/instances';
 import { ApiError } from '../errors';

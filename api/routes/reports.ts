@@ -16,7 +16,7 @@ import { accountChurn } from '../../db/churn';
 import { findDefinition } from '../../db/definitions';
 import { openRetentionCases, retentionProcessKey } from '../../db/retention';
 import { startInstance } from '../engine/instances';
-import type { ApiDependencies } from '../app';
+import type { ApiDependencies } from '../dependencies';
 import type { AuthenticatedStaff, Role } from '../auth';
 import { ApiError } from '../errors';
 import { reportFormats, sendReport, type ReportColumn, type ReportRecord } from '../reports-export';

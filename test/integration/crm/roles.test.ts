@@ -12,6 +12,7 @@ import { testConfig, testLogger } from '../../support/services';
 const everyone = [...roles];
 const customerReaders: Role[] = ['admin', 'supervisor', 'customer_manager', 'dispatcher', 'billing_clerk', 'ops'];
 const accountWriters: Role[] = ['admin', 'supervisor', 'customer_manager'];
+const reportReaders: Role[] = ['admin', 'supervisor', 'customer_manager', 'billing_clerk'];
 
 interface Call {
   method: string;
@@ -23,7 +24,19 @@ interface Call {
  * The access policy, route by route: which roles each admits. Requests are built fresh per call
  * (versions move, ids must be unique), so an allowed call can really succeed.
  */
-function policy(f: () => AccountFixture, read: (path: string) => Promise<any>, newTask: () => Promise<{ id: string; version: number }>): { route: string; allowed: Role[]; call: () => Promise<Call> }[] {
+/**
+ * A route of the table: who may call it, and a call built fresh. `admittedAs` is what an admitted
+ * caller gets when the call cannot succeed on the fixture (an account nobody has scored yet): past
+ * the role check, not found, where a refused role gets 403.
+ */
+interface PolicyEntry {
+  route: string;
+  allowed: Role[];
+  call: () => Promise<Call>;
+  admittedAs?: number;
+}
+
+function policy(f: () => AccountFixture, read: (path: string) => Promise<any>, newTask: () => Promise<{ id: string; version: number }>): PolicyEntry[] {
   const unique = () => randomBytes(3).toString('hex').toUpperCase();
   return [
     { route: 'GET /api/accounts', allowed: customerReaders, call: async () => ({ method: 'GET', path: '/api/accounts' }) },
@@ -75,6 +88,10 @@ function policy(f: () => AccountFixture, read: (path: string) => Promise<any>, n
       },
     },
     { route: 'GET /api/accounts/:id/audit', allowed: ['admin', 'supervisor', 'customer_manager'], call: async () => ({ method: 'GET', path: `/api/accounts/${f().accountId}/audit` }) },
+    { route: 'GET /api/accounts/:id/value', allowed: reportReaders, admittedAs: 404, call: async () => ({ method: 'GET', path: `/api/accounts/${f().accountId}/value` }) },
+    { route: 'GET /api/accounts/:id/churn', allowed: reportReaders, admittedAs: 404, call: async () => ({ method: 'GET', path: `/api/accounts/${f().accountId}/churn` }) },
+    { route: 'POST /api/contacts/:id/sms-opt-out', allowed: accountWriters, call: async () => ({ method: 'POST', path: `/api/contacts/${f().contactId}/sms-opt-out`, body: { optOut: false } }) },
+    { route: 'PUT /api/contacts/:id/care-dates', allowed: accountWriters, call: async () => ({ method: 'PUT', path: `/api/contacts/${f().contactId}/care-dates`, body: { birthday: null, anniversary: null } }) },
     { route: 'GET /api/products', allowed: everyone, call: async () => ({ method: 'GET', path: '/api/products' }) },
     { route: 'GET /api/products/:id', allowed: everyone, call: async () => ({ method: 'GET', path: '/api/products/TEST-DIA-100M' }) },
     {
@@ -240,7 +257,9 @@ describe('roles: each route admits the roles it names and refuses the rest', () 
           });
           const body = response.status === 204 ? null : ((await response.json()) as any);
 
-          if (allowed) {
+          if (allowed && entry.admittedAs !== undefined) {
+            expect(`${response.status} ${body?.error?.code}`).toBe(`${entry.admittedAs} NOT_FOUND`);
+          } else if (allowed) {
             // A refusal's body says why, which is what a failing run should show.
             expect(response.status >= 200 && response.status < 300 ? 'succeeded' : `${response.status} ${JSON.stringify(body)}`).toBe('succeeded');
           } else {
