@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
@@ -278,7 +279,12 @@ async function runTest(args: string[]): Promise<void> {
       jestEnv[`KEYFLOW_${system}_TOKEN`] ??= `test-${system.toLowerCase()}-${randomBytes(8).toString('hex')}`;
     }
     await startSimulatorProcess(services.supervisor, jestEnv, path.join(config.KEYFLOW_DATA_DIR, 'logs'));
-    const jestCode = await run('jest', ['--runInBand', ...jestArgs], jestEnv);
+    // What passing tests log stays out of the output: the file is named when something fails.
+    const logFile = path.join(config.KEYFLOW_DATA_DIR, 'logs', 'tests.log');
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    fs.writeFileSync(logFile, '');
+    const jestCode = await run('jest', ['--runInBand', ...jestArgs], { ...jestEnv, KEYFLOW_LOG_FILE: process.env.KEYFLOW_LOG_FILE ?? logFile });
+    if (jestCode !== 0) console.error(`keyflow test: what the tests logged (warnings and errors, JSON lines) is in ${process.env.KEYFLOW_LOG_FILE ?? logFile}`);
     const [tscCode, webTscCode, eslintCode] = await staticChecks;
     if (tscCode !== 0) console.error('keyflow test: type-check failed');
     if (webTscCode !== 0) console.error('keyflow test: type-check of the web app (designer/) failed');

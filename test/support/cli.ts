@@ -59,6 +59,8 @@ export function startKeyflow(args: string[], env: NodeJS.ProcessEnv): RunningCli
   };
 }
 
+/** The command's environment: its logs on its own output, which the tests read (never the test run's log file). */
 function baseEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env };
+  const { KEYFLOW_LOG_FILE: _testLog, ...given } = env;
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...given };
 }
