@@ -9,17 +9,12 @@
  * account's score. Last line: JSON.
  */
 import os from 'node:os';
-import path from 'node:path';
 import { churnProbability, contributions, fitChurnModel, isHeldOut, precisionAtTop, rocAuc } from '../activities/analytics/churn-model';
 import { churnRows, saveChurnModel, saveChurnScores, vectorOf } from '../db/churn';
-import { migrate } from '../db/migrate';
 import { createDatabasePool } from '../db/pool';
 import { seedChurnHistory } from '../db/seed/churn';
-import { loadConfig, projectRoot } from '../runtime/config';
-import { createLogger } from '../runtime/logger';
 import { runSeed } from '../commands/seed';
-import { startServices } from '../runtime/services';
-import { recreateDatabase } from './support/database';
+import { startBenchServices } from './support/services';
 
 const accounts = Number(process.env.BENCH_ACCOUNTS ?? 4_000);
 const base = Number(process.env.KEYFLOW_BENCH_PORT_BASE ?? 55490);
@@ -27,23 +22,9 @@ const observedMonth = '2026-08';
 const horizonMonths = 3;
 
 async function main(): Promise<void> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    KEYFLOW_DATA_DIR: path.join(projectRoot, '.data', `bench-churn-${base}`),
-    KEYFLOW_PG_PORT: String(base + 1),
-    KEYFLOW_TEMPORAL_PORT: String(base + 2),
-    KEYFLOW_PG_DATABASE: 'keyflow_bench_churn',
-    DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-    LOG_LEVEL: 'warn',
-  };
-  const logger = createLogger('warn', 'bench');
-  const services = await startServices(loadConfig(env), 'test', logger);
+  const { services, databaseUrl } = await startBenchServices('churn', base);
   let figures: Record<string, unknown> = {};
   try {
-    const databaseUrl = services.postgres.databaseUrl;
-    await recreateDatabase(databaseUrl);
-    await migrate(databaseUrl);
     const seeded = await runSeed(databaseUrl, { accounts, seed: 42 });
     const pool = await createDatabasePool(databaseUrl, { applicationName: 'keyflow-bench', maximumPoolSize: 2 });
     try {

@@ -6,22 +6,17 @@
  * `GET /api/ops/processes/complaint/node-stats` for that window BENCH_REQUESTS (300) times, one
  * after another, as the ops user. Last line: JSON with p50Ms, p99Ms (target: p99 < 200 ms).
  */
-import path from 'node:path';
 import os from 'node:os';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { startApi } from '../api/server';
 import { deployProcessFiles } from '../api/engine/definitions';
 import { findDefinition } from '../db/definitions';
-import { migrate } from '../db/migrate';
 import { insertNodeExecutions, nodeStats, type NodeExecution } from '../db/node-stats';
 import { createDatabasePool } from '../db/pool';
 import { demoPassword } from '../db/seed';
-import { loadConfig, projectRoot } from '../runtime/config';
-import { createLogger } from '../runtime/logger';
 import { runSeed } from '../commands/seed';
-import { startServices } from '../runtime/services';
-import { recreateDatabase } from './support/database';
+import { startBenchServices } from './support/services';
 
 const executionCount = Number(process.env.BENCH_EXECUTIONS ?? 100_000);
 const requests = Number(process.env.BENCH_REQUESTS ?? 300);
@@ -29,27 +24,10 @@ const base = Number(process.env.KEYFLOW_BENCH_PORT_BASE ?? 55480);
 const processKey = 'complaint';
 
 async function main(): Promise<void> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    KEYFLOW_DATA_DIR: path.join(projectRoot, '.data', `bench-heatmap-${base}`),
-    KEYFLOW_PG_PORT: String(base + 1),
-    KEYFLOW_TEMPORAL_PORT: String(base + 2),
-    KEYFLOW_API_PORT: String(base + 3),
-    KEYFLOW_PG_DATABASE: 'keyflow_bench_heatmap',
-    KEYFLOW_NODE_STATS_INTERVAL_MS: '0',
-    DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-    LOG_LEVEL: 'warn',
-  };
-  const logger = createLogger('warn', 'bench');
-  const services = await startServices(loadConfig(env), 'test', logger);
+  const { services, databaseUrl, config, logger } = await startBenchServices('heatmap', base);
   let figures: Record<string, unknown> = {};
   try {
-    const databaseUrl = services.postgres.databaseUrl;
-    await recreateDatabase(databaseUrl);
-    await migrate(databaseUrl);
     await runSeed(databaseUrl, { accounts: 20, seed: 42 });
-    const config = loadConfig({ ...env, ...services.env, DATABASE_URL: databaseUrl });
     const pool = await createDatabasePool(databaseUrl, { applicationName: 'keyflow-bench', maximumPoolSize: 2 });
     await deployProcessFiles(pool);
     const definition = (await findDefinition(pool, processKey))!;

@@ -13,21 +13,16 @@
  * Last line: JSON.
  */
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { startApi } from '../api/server';
 import { refreshRollups } from '../db/analytics';
-import { migrate } from '../db/migrate';
 import { createDatabasePool } from '../db/pool';
 import { demoPassword } from '../db/seed';
 import { seedChurnHistory } from '../db/seed/churn';
-import { loadConfig, projectRoot } from '../runtime/config';
-import { createLogger } from '../runtime/logger';
 import { runSeed } from '../commands/seed';
-import { startServices } from '../runtime/services';
-import { recreateDatabase } from './support/database';
+import { startBenchServices } from './support/services';
 
 const accounts = Number(process.env.BENCH_ACCOUNTS ?? 11_500);
 const records = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -38,27 +33,10 @@ const observedMonth = '2026-08';
 const nothing = z.object({});
 
 async function main(): Promise<void> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    KEYFLOW_DATA_DIR: path.join(projectRoot, '.data', `bench-reports-${base}`),
-    KEYFLOW_PG_PORT: String(base + 1),
-    KEYFLOW_TEMPORAL_PORT: String(base + 2),
-    KEYFLOW_API_PORT: String(base + 3),
-    KEYFLOW_PG_DATABASE: 'keyflow_bench_reports',
-    KEYFLOW_NODE_STATS_INTERVAL_MS: '0',
-    DATABASE_URL: '',
-    TEMPORAL_ADDRESS: '',
-    LOG_LEVEL: 'warn',
-  };
-  const logger = createLogger('warn', 'bench');
-  const services = await startServices(loadConfig(env), 'test', logger);
+  const { services, databaseUrl, config, logger } = await startBenchServices('reports', base);
   let figures: Record<string, unknown> = {};
   try {
-    const databaseUrl = services.postgres.databaseUrl;
-    await recreateDatabase(databaseUrl);
-    await migrate(databaseUrl);
     const seeded = await runSeed(databaseUrl, { accounts, seed: 42 });
-    const config = loadConfig({ ...env, ...services.env, DATABASE_URL: databaseUrl });
     const pool = await createDatabasePool(databaseUrl, { applicationName: 'keyflow-bench', maximumPoolSize: 2 });
     let history;
     let refresh: Record<string, number>;
