@@ -3,10 +3,7 @@
  * and PostgreSQL: what the deadline and the visit workflow tests share.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { sql } from 'slonik';
@@ -16,12 +13,12 @@ import { loadConfig } from '../../runtime/config';
 import { timeSkippingServerExecutable } from '../../runtime/services/time-skipping';
 import { bpmnProcessWorkflowType, completeTaskUpdateName, processInstanceId, type BpmnProcessInput, type CompleteTaskInput } from '../../workflows/contracts';
 import type { ProcessModel } from '../../workflows/model';
-import { replayHistoryDir } from '../workflow/engine/harness';
 import { seedOrgTree } from './auth';
 import { eventually } from './complaint';
 import { createTestDatabase, type TestDatabase } from './database';
 import { testLogger, workflowBundle } from './services';
 import { createSupervisionStaff, deploySupervision, openTasksOf } from './supervision';
+import { recordReplayHistory } from './replay-histories';
 
 export interface SupervisionWorkflows {
   env: TestWorkflowEnvironment;
@@ -77,11 +74,7 @@ export async function createSupervisionWorkflows(taskQueuePrefix: string): Promi
       const task = await waitingAt(nodeId, taskNode);
       await env.client.workflow.getHandle(`supervision-node:${nodeId}`).executeUpdate(completeTaskUpdateName, { args: [{ taskId: task.id, variables, completedBy } satisfies CompleteTaskInput] });
     },
-    async record(name, handle) {
-      if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;
-      const history = await handle.fetchHistory();
-      fs.writeFileSync(path.join(replayHistoryDir, `${name}.json`), `${JSON.stringify({ workflowId: handle.workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
-    },
+    record: recordReplayHistory,
     finished: (handle) => eventually(() => handle.describe(), (description) => description.status.name === 'COMPLETED', `${handle.workflowId} completes`),
     ticketStatus: (id) => database.pool.oneFirst(sql.type(z.object({ status: z.string() }))`SELECT status FROM supervision_tickets WHERE id = ${id}`),
     async stop() {

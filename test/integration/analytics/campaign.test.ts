@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { deployProcessFiles } from '../../../api/engine/definitions';
@@ -8,8 +5,8 @@ import { createTestStaff, login, seedOrgTree, type Session, type TestStaff, test
 import { eventually, seedFinanceContacts, seedOperator } from '../../support/billing';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
-import { replayHistoryDir } from '../../workflow/engine/harness';
 import { cyclePlan } from '../billing/operator-fixture';
+import { recordReplayHistory } from '../../support/replay-histories';
 
 /**
  * A campaign to a segment: drafted by a customer manager, approved by a supervisor, then one SMS
@@ -95,10 +92,7 @@ describe('an SMS campaign', () => {
     for (const item of ledger.body.items) expect(item.messageId).toEqual(expect.any(String));
     const handle = stack.api.temporal.workflow.getHandle(workflowId);
     await eventually(async () => (await handle.describe()).status.name === 'COMPLETED', 30_000, 'the instance to complete');
-    if (process.env.RECORD_REPLAY_HISTORIES === '1') {
-      const history = await handle.fetchHistory();
-      fs.writeFileSync(path.join(replayHistoryDir, 'campaign.json'), `${JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
-    }
+    await recordReplayHistory('campaign', handle);
   });
 
   it('sends nothing when the supervisor refuses', async () => {

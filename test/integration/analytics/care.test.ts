@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DateTime } from 'luxon';
 import { sql } from 'slonik';
 import { z } from 'zod';
@@ -11,8 +8,8 @@ import { createTestStaff, login, seedOrgTree, type Session, testOrg } from '../.
 import { eventually, seedFinanceContacts, seedOperator } from '../../support/billing';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
-import { replayHistoryDir } from '../../workflow/engine/harness';
 import { cyclePlan } from '../billing/operator-fixture';
+import { recordReplayHistory } from '../../support/replay-histories';
 
 /**
  * Care greetings (亲情服务): the daily process greets the key contacts whose birthday or
@@ -80,10 +77,7 @@ describe('the care greetings', () => {
       [contacts[3], 'birthday', 'sent'],
     ]);
     for (const row of first) expect(row.message_id).toEqual(expect.any(String));
-    if (process.env.RECORD_REPLAY_HISTORIES === '1') {
-      const history = await handle.fetchHistory();
-      fs.writeFileSync(path.join(replayHistoryDir, 'care-greetings.json'), `${JSON.stringify({ workflowId: handle.workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
-    }
+    await recordReplayHistory('care-greetings', handle);
     // The same day again: nothing new.
     const again = await runDay(`${today.toISODate()}-b`);
     expect(await ledger()).toEqual(first);

@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { deployProcessFiles } from '../../../api/engine/definitions';
@@ -8,8 +5,8 @@ import { createTestStaff, login, seedOrgTree, type Session, type TestStaff, test
 import { eventually, seedOperator } from '../../support/billing';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, testConfig, type TestStack } from '../../support/services';
-import { replayHistoryDir } from '../../workflow/engine/harness';
 import { cyclePlan } from '../billing/operator-fixture';
+import { recordReplayHistory } from '../../support/replay-histories';
 
 const nothing = z.object({});
 
@@ -113,10 +110,7 @@ describe('the retention process', () => {
     expect(closed).toEqual({ status: 'retained', reason: 'competitor', counter_offer_minor: 80_000, offer_approved: true, approved_by: supervisor.staff.username, note: 'offered 15 % by a rival\nsigned for two more years' });
     const handle = stack.api.temporal.workflow.getHandle(workflowId);
     await eventually(async () => (await handle.describe()).status.name === 'COMPLETED', 30_000, 'the instance to complete');
-    if (process.env.RECORD_REPLAY_HISTORIES === '1') {
-      const history = await handle.fetchHistory();
-      fs.writeFileSync(path.join(replayHistoryDir, 'retention.json'), `${JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
-    }
+    await recordReplayHistory('retention', handle);
   });
 
   it('needs no supervisor for an offer within the limit', async () => {

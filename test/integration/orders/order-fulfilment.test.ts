@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { callbackSecretFor } from '../../../activities/external/endpoints';
@@ -20,6 +17,7 @@ import {
   orderNoticesOf,
   orderRowOf,
 } from '../../support/orders';
+import { recordReplayHistory } from '../../support/replay-histories';
 
 /**
  * Order fulfilment (业务受理 → 开通) end to end on real Temporal, PostgreSQL and the simulator, as
@@ -99,9 +97,7 @@ describe('order fulfilment through the API', () => {
   };
   /** With RECORD_REPLAY_HISTORIES=1, keeps the instance's history for test/replay/ (see its README). */
   const record = async (name: string, workflowId: string) => {
-    if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;
-    const history = await stack.workflows.getHandle(workflowId).fetchHistory();
-    fs.writeFileSync(path.join(__dirname, '..', '..', 'replay', 'histories', `${name}.json`), `${JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
+    await recordReplayHistory(name, stack.workflows.getHandle(workflowId));
   };
   const ledgerOf = async (workflowId: string) => (await stack.control.ledger({ idempotencyKeyPrefix: `${workflowId}/` })).entries.map((entry) => entry.operation);
 

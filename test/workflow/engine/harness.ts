@@ -1,8 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { sql } from 'slonik';
 import { z } from 'zod';
@@ -12,8 +9,9 @@ import { bpmnProcessWorkflowType, processInstanceId, stateQueryName, type BpmnPr
 import type { FlowNode, ProcessModel, SequenceFlow } from '../../../workflows/model';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testLogger, workflowBundle } from '../../support/services';
+import { recordReplayHistory } from '../../support/replay-histories';
 
-export const replayHistoryDir = path.join(__dirname, '..', '..', 'replay', 'histories');
+export { replayHistoryDir } from '../../support/replay-histories';
 
 type NodeSpec = { id: string; type: FlowNode['type'] } & Record<string, unknown>;
 
@@ -141,11 +139,7 @@ export async function createEngineHarness(testActivities: TestActivities): Promi
         SELECT id, node_id, name, status, candidate_groups, assignee, due_at, form_key, completed_by, outcome, customer_id, org_unit_id
         FROM human_tasks WHERE workflow_id = ${workflowId} ORDER BY created_at, id`),
     async record(name, handle) {
-      if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;
-      const history = await handle.fetchHistory();
-      fs.mkdirSync(replayHistoryDir, { recursive: true });
-      // Task ids and idempotency keys contain the workflow id, so replay needs the original one.
-      fs.writeFileSync(path.join(replayHistoryDir, `${name}.json`), `${JSON.stringify({ workflowId: handle.workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
+      await recordReplayHistory(name, handle);
     },
     async stop() {
       worker.shutdown();
